@@ -1,0 +1,139 @@
+"""The `pack` command. It parses options, calls the library stages and renders results and errors.
+
+TensorFlow and torch are imported inside the commands, so `pack --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from packager.errors import PackagerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn a trained Keras model (.keras / .h5) into a validated PyTorch (TorchScript) artifact.",
+)
+
+EXIT_INTERNAL = 1
+
+
+class Device(str, enum.Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"pack: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run_guarded(debug: bool, action: Callable[[], None]) -> None:
+    """Run `action`; turn errors into one line on stderr and an exit code (tracebacks with --debug)."""
+    try:
+        action()
+    except typer.Exit:
+        raise
+    except PackagerError as exc:
+        if debug:
+            traceback.print_exc()
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug in packager: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        fail(f"internal error: {type(exc).__name__}: {first} (run with --debug for the traceback)", EXIT_INTERNAL)
+
+
+def progress(message: str) -> None:
+    typer.echo(f"pack: {message}", err=True)
+
+
+@app.callback()
+def main() -> None:
+    """Convert Keras models to PyTorch deployment artifacts."""
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="Keras model file: .keras zip or HDF5 .h5/.hdf5 (format is sniffed).")],
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Artifact folder (default: artifacts/<model stem>/).")
+    ] = None,
+    no_bench: Annotated[bool, typer.Option("--no-bench", help="Skip the latency benchmark.")] = False,
+    atol: Annotated[float, typer.Option(help="Absolute parity tolerance.", min=0.0)] = 1e-5,
+    rtol: Annotated[float, typer.Option(help="Relative parity tolerance.", min=0.0)] = 1e-4,
+    device: Annotated[Device, typer.Option(help="Also validate and benchmark on this device.")] = Device.cpu,
+    allow_mismatch: Annotated[
+        bool, typer.Option("--allow-mismatch", help="Write the artifact even if parity fails.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the report.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Convert MODEL, validate it against Keras, and write model.pt, manifest.json, report.md."""
+
+    def action() -> None:
+        from packager.pipeline import ExportOptions, export_model
+
+        options = ExportOptions(
+            output_dir=output,
+            atol=atol,
+            rtol=rtol,
+            bench=not no_bench,
+            device=device.value,
+            allow_mismatch=allow_mismatch,
+        )
+        result = export_model(model, options, log=progress)
+        if not quiet:
+            typer.echo(result.report)
+        parity = result.manifest["parity"]
+        status = "passed" if parity["passed"] else "FAILED (--allow-mismatch)"
+        typer.echo(f"pack: {result.directory}: parity {status}, max abs err {parity['max_abs_err']:.3g}", err=True)
+
+    run_guarded(debug, action)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the example model and its artifact.")] = Path(
+        "artifacts"
+    ),
+    epochs: Annotated[int, typer.Option(help="Training epochs on the synthetic data.", min=1)] = 3,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Train the built-in CNN-LSTM example on synthetic data, export it, and print the report."""
+
+    def action() -> None:
+        from packager.demo import write_seed_files
+        from packager.pipeline import ExportOptions, export_model
+
+        progress(f"training the example CNN-LSTM for {epochs} epochs on synthetic signals")
+        keras_path, _, accuracy = write_seed_files(directory / "examples", epochs)
+        progress(f"saved {keras_path} (validation accuracy {accuracy:.2f})")
+        result = export_model(keras_path, ExportOptions(output_dir=directory / keras_path.stem), log=progress)
+        typer.echo(result.report)
+        progress(f"artifact in {result.directory}; load it with torch.jit.load('{result.directory}/model.pt')")
+
+    run_guarded(debug, action)
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    app(prog_name="pack")
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

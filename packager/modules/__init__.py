@@ -1,0 +1,1 @@
+"""torch modules that reproduce Keras semantics torch lacks. All are TorchScript-compatible."""

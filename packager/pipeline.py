@@ -1,0 +1,191 @@
+"""`pack export` as a library function: load, convert, validate, script, save, benchmark, report."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from packager import __version__
+from packager.assemble import ConvertedModel, convert
+from packager.atomic import check_output_dir, staged_directory
+from packager.errors import InputError, ParityError
+from packager.export import (
+    MANIFEST_NAME,
+    MODEL_NAME,
+    load_torchscript,
+    save_reference,
+    save_torchscript,
+    to_torchscript,
+)
+from packager.graph import ModelGraph
+from packager.runtime import numpy_runner, to_tensors
+from packager.validate import DEFAULT_ATOL, DEFAULT_RTOL, Parity, check_stage, keras_reference
+
+REPORT_NAME = "report.md"
+
+
+@dataclass
+class ExportOptions:
+    output_dir: Path | None = None
+    atol: float = DEFAULT_ATOL
+    rtol: float = DEFAULT_RTOL
+    bench: bool = True
+    device: str = "cpu"
+    allow_mismatch: bool = False
+
+
+@dataclass
+class ExportResult:
+    directory: Path
+    manifest: dict
+    report: str
+
+
+def default_output_dir(model_path: Path) -> Path:
+    return Path("artifacts") / Path(model_path).stem
+
+
+def check_device(device: str) -> None:
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available to torch on this machine")
+
+
+def tensor_entries(specs) -> list[dict]:
+    return [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in specs]
+
+
+def describe_module(module: torch.nn.Module | None) -> str:
+    """ "Conv1d + ReLU" for a Sequential, the class name otherwise."""
+    if module is None:
+        return "— (identity at inference)"
+    if isinstance(module, torch.nn.Sequential):
+        return " + ".join(type(child).__name__ for child in module)
+    return type(module).__name__
+
+
+def layer_rows(graph: ModelGraph, converted: ConvertedModel) -> list[dict]:
+    rows = []
+    for name, spec in graph.layers.items():
+        attr = converted.attributes.get(name)
+        module = converted.module.get_submodule(attr) if attr else None
+        rows.append(
+            {
+                "name": name,
+                "class_name": spec.class_name,
+                "output_shape": str(spec.output_shapes[0] if len(spec.output_shapes) == 1 else spec.output_shapes),
+                "keras_params": spec.param_count(),
+                "torch_module": describe_module(module),
+                "torch_params": sum(p.numel() for p in module.parameters()) if module is not None else 0,
+                "layout": converted.layouts.get(name),
+            }
+        )
+    return rows
+
+
+def parity_message(path: Path, parity: Parity) -> str:
+    worst = max(parity.failures(), key=lambda r: r.max_abs_err)
+    where = f"stage {worst.stage}, batch {worst.batch}" + (f", length {worst.seq_len}" if worst.seq_len else "")
+    detail = f" ({worst.note})" if worst.note else ""
+    return (
+        f"{path}: parity check failed: max abs err {worst.max_abs_err:.3g}, max rel err {worst.max_rel_err:.3g} "
+        f"at {where}{detail}; tolerance atol {parity.atol:g}, rtol {parity.rtol:g} "
+        "(--allow-mismatch writes the artifact anyway)"
+    )
+
+
+def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], None] = lambda _: None) -> ExportResult:
+    """Run every stage; raise a PackagerError (nothing written) on bad input or failed parity."""
+    from packager import keras_loader  # TensorFlow is imported here, not at CLI start-up
+
+    model_path = Path(model_path)
+    target = Path(options.output_dir) if options.output_dir else default_output_dir(model_path)
+    check_output_dir(target)
+    check_device(options.device)
+
+    log(f"loading {model_path}")
+    loaded = keras_loader.load_model(model_path)
+    graph = loaded.graph
+    log(f"converting {len(graph.layers)} layers")
+    converted = convert(graph)
+
+    log("validating against Keras")
+    reference = keras_reference(graph, lambda xs: keras_loader.keras_predict(loaded.keras_model, xs))
+    parity = Parity(options.atol, options.rtol)
+    check_stage("eager", numpy_runner(converted.module), reference, parity)
+    scripted = to_torchscript(converted.module, to_tensors(reference.inputs[-1]))
+    check_stage(f"torchscript ({scripted.method})", numpy_runner(scripted.module), reference, parity)
+
+    with staged_directory(target) as stage:
+        model_file = stage / MODEL_NAME
+        save_torchscript(scripted.module, model_file, {})
+        reloaded, _ = load_torchscript(model_file)
+        check_stage("reloaded", numpy_runner(reloaded), reference, parity)
+        if options.device == "cuda":
+            check_stage("reloaded (cuda)", numpy_runner(reloaded.to("cuda"), "cuda"), reference, parity)
+            reloaded.to("cpu")
+        if not parity.passed and not options.allow_mismatch:
+            raise ParityError(parity_message(model_path, parity))
+
+        benchmark = None
+        if options.bench:
+            log("benchmarking")
+            benchmark = run_benchmark(reloaded, graph, loaded.keras_model, keras_loader)
+
+        sample = len(reference.cases) - 1  # the larger batch, so batching bugs show in C++ too
+        manifest = {
+            "format_version": 1,
+            "packager_version": __version__,
+            "torch_version": torch.__version__,
+            "keras_version_used": keras_loader.keras_version(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "source": {
+                "file": model_path.name,
+                "sha256": loaded.raw.sha256,
+                "format": loaded.raw.format,
+                "keras_version": loaded.raw.keras_version,
+                "normalizations": loaded.normalizations,
+            },
+            "model_name": graph.name,
+            "inputs": tensor_entries(graph.inputs),
+            "outputs": tensor_entries(graph.outputs),
+            "export": {"format": "torchscript", "file": MODEL_NAME, "method": scripted.method, "note": scripted.note},
+            "parity": parity.to_dict(),
+            "reference": save_reference(stage, reference.inputs[sample], reference.outputs[sample]),
+            "benchmark": benchmark,
+            "layers": layer_rows(graph, converted),
+        }
+        save_torchscript(scripted.module, model_file, manifest)
+        _, embedded = load_torchscript(model_file)
+        if embedded != json.loads(json.dumps(manifest)):
+            raise RuntimeError("embedded manifest did not round-trip")
+        (stage / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+        from packager.report import render
+
+        report = render(manifest)
+        (stage / REPORT_NAME).write_text(report)
+    log(f"wrote {target}")
+    return ExportResult(directory=target, manifest=manifest, report=report)
+
+
+def run_benchmark(module, graph: ModelGraph, keras_model, keras_loader) -> dict:
+    from packager.bench import bench_callable, bench_torch
+
+    rows = bench_torch(module, graph, "torchscript")
+    if torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        rows += bench_torch(module, graph, "torchscript", device="cuda")
+    rows += bench_callable(
+        keras_loader.keras_timed_call(keras_model), graph, "keras (tf.function)", keras_loader.tensorflow_threads()
+    )
+    return {
+        "rows": [r.to_dict() for r in rows],
+        "note": "Latency per call on pre-made inputs after warm-up; Keras runs with TensorFlow's default threads.",
+    }

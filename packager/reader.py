@@ -1,0 +1,173 @@
+"""Read a Keras model file into plain Python data, without TensorFlow and without running its code.
+
+Two containers exist in the wild, whatever the file is called:
+- HDF5 (`\\x89HDF\\r\\n\\x1a\\n`): Keras 1/2 and tf.keras `model.save("x.h5")` (and tf.keras 2.9+ for
+  paths ending in `.keras`). Attributes `model_config` (JSON), `keras_version`, `backend`; weights
+  under `model_weights/<layer>/` listed by the `layer_names` and `weight_names` attributes.
+- zip (`PK\\x03\\x04`): Keras 3 `.keras` with `config.json`, `metadata.json`, `model.weights.h5`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from packager.errors import BadModelFile
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+@dataclass
+class RawModel:
+    """What the file says, before any normalization. `config` is `{"class_name", "config"}`."""
+
+    path: Path
+    sha256: str
+    format: str  # "hdf5" or "keras-zip"
+    keras_version: str | None
+    backend: str | None
+    config: dict
+    # HDF5: weights by layer name, in the file's `weight_names` order (names kept for legacy fixes).
+    layer_weights: dict[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
+    # zip: the bytes of `model.weights.h5` (Keras 3 layout, loaded by Keras itself).
+    weights_h5: bytes | None = None
+
+
+def sniff_format(path: Path) -> str:
+    """Return "hdf5" or "keras-zip" from the file's first bytes; raise BadModelFile otherwise."""
+    if not path.exists():
+        raise BadModelFile(f"{path}: no such file")
+    if path.is_dir():
+        raise BadModelFile(f"{path}: is a directory, expected a .keras or .h5 model file")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise BadModelFile(f"{path}: file is empty")
+    if head == HDF5_SIGNATURE:
+        return "hdf5"
+    if head[:4] == ZIP_SIGNATURE:
+        return "keras-zip"
+    raise BadModelFile(f"{path}: not a Keras model (neither HDF5 nor a .keras zip)")
+
+
+def read_model_file(path: Path) -> RawModel:
+    """Read config, versions and weights from `path`. Never imports TF, never evaluates anything."""
+    path = Path(path)
+    fmt = sniff_format(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if fmt == "hdf5":
+        return _read_hdf5(path, digest)
+    return _read_zip(path, digest)
+
+
+def _decode(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _parse_json(text: str, path: Path, what: str) -> dict:
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadModelFile(f"{path}: {what} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or "class_name" not in data:
+        raise BadModelFile(f"{path}: {what} does not describe a Keras model")
+    return data
+
+
+def _read_hdf5(path: Path, digest: str) -> RawModel:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "model_config" not in f.attrs:
+                raise BadModelFile(
+                    f"{path}: HDF5 file holds weights but no model config "
+                    "(saved with save_weights?); save the whole model with model.save()"
+                )
+            config = _parse_json(_decode(f.attrs["model_config"]), path, "model_config")
+            version = f.attrs.get("keras_version")
+            backend = f.attrs.get("backend")
+            group = f.get("model_weights", f)
+            weights = _read_legacy_weights(group)
+    except BadModelFile:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise BadModelFile(f"{path}: cannot read HDF5 file ({exc})") from exc
+    return RawModel(
+        path=path,
+        sha256=digest,
+        format="hdf5",
+        keras_version=_decode(version) if version is not None else None,
+        backend=_decode(backend) if backend is not None else None,
+        config=config,
+        layer_weights=weights,
+    )
+
+
+def _read_legacy_weights(group) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Layer name -> [(weight name, array)], in the order the file lists them."""
+    weights: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for layer_name in (_decode(n) for n in group.attrs.get("layer_names", [])):
+        if layer_name not in group:
+            continue  # Keras 3.1 wrote no group for weightless layers
+        layer_group = group[layer_name]
+        names = [_decode(n) for n in layer_group.attrs.get("weight_names", [])]
+        weights[layer_name] = [(name, np.asarray(layer_group[name][()])) for name in names]
+    return weights
+
+
+def _safe_member_names(zf: zipfile.ZipFile, path: Path) -> set[str]:
+    names = set()
+    for name in zf.namelist():
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in name:
+            raise BadModelFile(f"{path}: zip member {name!r} escapes the archive folder; refusing it")
+        names.add(name)
+    return names
+
+
+def _read_zip(path: Path, digest: str) -> RawModel:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = _safe_member_names(zf, path)
+            if "config.json" not in names:
+                raise BadModelFile(f"{path}: .keras archive has no config.json")
+            if "model.weights.h5" not in names:
+                raise BadModelFile(f"{path}: .keras archive has no model.weights.h5")
+            config = _parse_json(zf.read("config.json").decode("utf-8", "replace"), path, "config.json")
+            metadata = {}
+            if "metadata.json" in names:
+                try:
+                    metadata = json.loads(zf.read("metadata.json"))
+                except ValueError:
+                    metadata = {}
+            weights_h5 = zf.read("model.weights.h5")
+    except BadModelFile:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+        raise BadModelFile(f"{path}: cannot read .keras archive ({exc})") from exc
+    if weights_h5[:8] != HDF5_SIGNATURE:
+        raise BadModelFile(f"{path}: model.weights.h5 inside the archive is not HDF5")
+    return RawModel(
+        path=path,
+        sha256=digest,
+        format="keras-zip",
+        keras_version=metadata.get("keras_version") if isinstance(metadata, dict) else None,
+        backend=None,
+        config=config,
+        weights_h5=weights_h5,
+    )
+
+
+def open_weights_h5(raw: RawModel):
+    """An h5py File over the zip's weights, for code that reads them directly."""
+    import h5py
+
+    return h5py.File(io.BytesIO(raw.weights_h5 or b""), "r")
