@@ -130,6 +130,28 @@ def demo(
     run_guarded(debug, action)
 
 
+@app.command()
+def cpp(
+    artifact: Annotated[Path, typer.Argument(help="Artifact folder written by pack export.")],
+    iters: Annotated[int, typer.Option(help="Timed runs after warm-up.", min=1)] = 100,
+    threads: Annotated[
+        Optional[int], typer.Option(help="LibTorch intra-op threads (default: LibTorch's own).", min=1)
+    ] = None,
+    device: Annotated[Device, typer.Option(help="Run the model on this device.")] = Device.cpu,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Check ARTIFACT in C++: build cpp_demo/pack_infer once (cached) and run it; exit 0 ok, 1 off, 2 unusable."""
+
+    def action() -> None:
+        from packager.cpp import run_demo
+
+        code = run_demo(artifact, iters=iters, threads=threads, device=device.value, log=progress)
+        if code:
+            raise typer.Exit(code)
+
+    run_guarded(debug, action)
+
+
 def entry() -> None:
     """Console-script entry point."""
     app(prog_name="pack")
