@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench cpp clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benches --benchmark-only
+
+# The C++ loader, cpp_demo/build/pack_infer (`pack cpp ARTIFACT_DIR` builds it too, then runs it).
+cpp: $(STAMP)
+	$(BIN)/python -c 'from packager.cpp import build_demo; print(build_demo(log=print))'
 
 clean:
 	rm -rf $(VENV) cpp_demo/build .pytest_cache .benchmarks

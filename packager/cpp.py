@@ -115,7 +115,7 @@ def build_demo(build_dir: Path | None = None, log: Callable[[str], None] = lambd
         stamp.unlink(missing_ok=True)
         log_path = build_dir / LOG_NAME
         log_path.write_text("")
-        log(f"building {EXECUTABLE} in {build_dir} against {prefix} (once; about a minute)")
+        log(f"building {EXECUTABLE} in {build_dir} against {prefix} (once; ~15-30 s)")
         run_logged([cmake, "-S", str(sources), "-B", str(build_dir), f"-DCMAKE_PREFIX_PATH={prefix}"], log_path)
         run_logged([cmake, "--build", str(build_dir), "--parallel", str(os.cpu_count() or 1)], log_path)
         if not executable.is_file():
