@@ -83,15 +83,35 @@ class _Wiring:
     def __init__(self, fx_graph: fx.Graph):
         self.graph = fx_graph
         self.nodes: dict[str, dict[str, fx.Node]] = {}
+        self.neutral: set[str] = set()  # (batch, features) tensors: the same in both layouts
 
-    def define(self, tensor: str, node: fx.Node, layout: str) -> None:
+    def define(self, tensor: str, node: fx.Node, layout: str, rank: int) -> None:
         self.nodes[tensor] = {layout: node}
+        if rank <= 2:
+            self.neutral.add(tensor)
+
+    def alias(self, tensor: str, existing: str) -> None:
+        self.nodes[tensor] = self.nodes[existing]
+        if existing in self.neutral:
+            self.neutral.add(tensor)
 
     def home(self, tensor: str) -> str:
         return next(iter(self.nodes[tensor]))
 
+    def preferred_layout(self, tensors: list[str]) -> str:
+        """The layout most of `tensors` already live in (ties: the first one's), so merges move the fewest."""
+        homes = [self.home(t) for t in tensors if t not in self.neutral]
+        if not homes:
+            return KERAS
+        first_count = sum(h == CHANNELS_FIRST for h in homes)
+        if first_count * 2 == len(homes):
+            return homes[0]
+        return CHANNELS_FIRST if first_count * 2 > len(homes) else KERAS
+
     def get(self, tensor: str, layout: str) -> fx.Node:
         variants = self.nodes[tensor]
+        if tensor in self.neutral:
+            return next(iter(variants.values()))
         if layout not in variants:
             if layout == CHANNELS_FIRST:
                 variants[layout] = self.graph.call_function(to_channels_first, (variants[KERAS],))
@@ -100,11 +120,15 @@ class _Wiring:
         return variants[layout]
 
 
-def _choose(conv: Converted, input_home: str) -> tuple[nn.Module, str]:
-    """The module variant and layout for a call whose first input currently lives in `input_home`."""
+def _choose(conv: Converted, preferred: str) -> tuple[nn.Module, str]:
+    """The module variant and layout for a call whose inputs mostly live in `preferred`.
+
+    Every input of the call is then fetched in that one layout (moved once, and the moved tensor
+    kept for other consumers).
+    """
     if conv.layout == ANY:
-        return conv.module, input_home
-    if input_home == CHANNELS_FIRST and conv.channels_first is not None:
+        return conv.module, preferred
+    if preferred == CHANNELS_FIRST and conv.channels_first is not None:
         return conv.channels_first, CHANNELS_FIRST
     return conv.module, conv.layout
 
@@ -115,7 +139,7 @@ def assemble(graph: ModelGraph, converted: dict[str, Converted]) -> ConvertedMod
     wiring = _Wiring(fx_graph)
     taken: set[str] = set()
     for spec in graph.inputs:
-        wiring.define(spec.name, fx_graph.placeholder(attribute_name(spec.name, taken)), KERAS)
+        wiring.define(spec.name, fx_graph.placeholder(attribute_name(spec.name, taken)), KERAS, len(spec.shape))
 
     attributes: dict[str, str | None] = {}
     layouts: dict[str, str] = {}
@@ -123,23 +147,25 @@ def assemble(graph: ModelGraph, converted: dict[str, Converted]) -> ConvertedMod
     for call in graph.calls:
         conv = converted[call.layer]
         spec: LayerSpec = graph.layers[call.layer]
-        module, layout = _choose(conv, wiring.home(call.inputs[0]))
+        module, layout = _choose(conv, wiring.preferred_layout(call.inputs))
         layouts[call.layer] = layout
         if isinstance(module, nn.Identity) and len(call.inputs) == 1 and len(call.outputs) == 1:
             attributes.setdefault(call.layer, None)
-            wiring.nodes[call.outputs[0]] = wiring.nodes[call.inputs[0]]  # inference no-op: alias
+            wiring.alias(call.outputs[0], call.inputs[0])  # inference no-op
             continue
         if id(module) not in module_attr:
             module_attr[id(module)] = attribute_name(call.layer, taken)
             root.add_module(module_attr[id(module)], module)
         attributes[call.layer] = module_attr[id(module)]
         args = tuple(wiring.get(t, layout) for t in call.inputs)
+        if conv.list_input:
+            args = (list(args),)
         node = fx_graph.call_module(module_attr[id(module)], args)
         for i, tensor in enumerate(call.outputs):
             out = fx_graph.call_function(operator.getitem, (node, i)) if conv.tuple_output else node
             rank = len(spec.output_shapes[min(i, len(spec.output_shapes) - 1)])
             # A (batch, features) tensor is the same in both layouts.
-            wiring.define(tensor, out, KERAS if rank <= 2 else layout)
+            wiring.define(tensor, out, KERAS if rank <= 2 else layout, rank)
 
     outputs = [wiring.get(spec.name, KERAS) for spec in graph.outputs]
     fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import keras
 import pytest
 
@@ -11,8 +13,13 @@ from tests.layer_cases import CASES, LayerCase
 
 
 def _model(layer_case: LayerCase) -> keras.Model:
-    model = keras.Sequential([keras.Input(layer_case.input_shape), layer_case.build()])
-    randomize_weights(model, seed=hash(layer_case.id) % 2**32)
+    if isinstance(layer_case.input_shape, list):  # a merge layer: one Input per shape
+        inputs = [keras.Input(shape) for shape in layer_case.input_shape]
+        model = keras.Model(inputs, layer_case.build()(inputs))
+    else:
+        model = keras.Sequential([keras.Input(layer_case.input_shape), layer_case.build()])
+    # crc32, not hash(): str hashes change from run to run, and a failure must reproduce.
+    randomize_weights(model, seed=zlib.crc32(layer_case.id.encode()))
     return model
 
 

@@ -40,3 +40,16 @@ def channels_last(config: dict) -> bool:
 def reject_stateful(config: dict) -> None:
     if config.get("stateful"):
         raise UnsupportedOption("stateful=True (carried state needs explicit state inputs)")
+
+
+def channels_first_axis(axis: int, rank: int) -> int:
+    """Where axis `axis` of a channels-last rank-`rank` tensor sits once the channels move to axis 1."""
+    axis %= rank
+    if axis == 0:
+        raise UnsupportedOption("axis=0 (the batch axis)")
+    return 1 if axis == rank - 1 else axis + 1
+
+
+def axis_list(value) -> list[int]:
+    """A Keras axis option (int, or list/tuple of ints) as a list."""
+    return [int(a) for a in value] if isinstance(value, (list, tuple)) else [int(value)]

@@ -61,3 +61,51 @@ def global_max_pooling1d(spec: LayerSpec) -> Converted:
 def global_average_pooling1d(spec: LayerSpec) -> Converted:
     """mean over time (keepdims honoured)."""
     return global_pool_module(spec, "avg")
+
+
+@converter("MaxPooling2D")
+def max_pooling2d(spec: LayerSpec) -> Converted:
+    """nn.MaxPool2d; `same` pads with -inf, TF's uneven split."""
+    return pool_module(spec, 2, "max")
+
+
+@converter("MaxPooling3D")
+def max_pooling3d(spec: LayerSpec) -> Converted:
+    """nn.MaxPool3d; `same` pads with -inf, TF's uneven split."""
+    return pool_module(spec, 3, "max")
+
+
+@converter("AveragePooling2D")
+def average_pooling2d(spec: LayerSpec) -> Converted:
+    """nn.AvgPool2d; `same` averages over real cells only (padding excluded)."""
+    return pool_module(spec, 2, "avg")
+
+
+@converter("AveragePooling3D")
+def average_pooling3d(spec: LayerSpec) -> Converted:
+    """nn.AvgPool3d; `same` averages over real cells only (padding excluded)."""
+    return pool_module(spec, 3, "avg")
+
+
+@converter("GlobalMaxPooling2D")
+def global_max_pooling2d(spec: LayerSpec) -> Converted:
+    """amax over height and width (keepdims honoured)."""
+    return global_pool_module(spec, "max")
+
+
+@converter("GlobalMaxPooling3D")
+def global_max_pooling3d(spec: LayerSpec) -> Converted:
+    """amax over the three spatial axes (keepdims honoured)."""
+    return global_pool_module(spec, "max")
+
+
+@converter("GlobalAveragePooling2D")
+def global_average_pooling2d(spec: LayerSpec) -> Converted:
+    """mean over height and width (keepdims honoured)."""
+    return global_pool_module(spec, "avg")
+
+
+@converter("GlobalAveragePooling3D")
+def global_average_pooling3d(spec: LayerSpec) -> Converted:
+    """mean over the three spatial axes (keepdims honoured)."""
+    return global_pool_module(spec, "avg")

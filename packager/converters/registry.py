@@ -23,12 +23,14 @@ class Converted:
     `layout`: what the module expects and returns. `channels_first`: an equivalent module for a
     channels-first input (lets BatchNorm or softmax sit inside a conv run without permutes).
     `tuple_output`: the module returns a tuple whose items are the Keras call's outputs.
+    `list_input`: the module takes the call's inputs as one list (merge layers: any number of them).
     """
 
     module: nn.Module
     layout: str = KERAS
     channels_first: nn.Module | None = None
     tuple_output: bool = False
+    list_input: bool = False
 
 
 ConverterResult = Union[nn.Module, Converted]
@@ -93,4 +95,16 @@ def load_builtin_converters() -> None:
     if _loaded:
         return
     _loaded = True
-    from packager.converters import activation, conv, core, pooling, recurrent  # noqa: F401
+    from packager.converters import (  # noqa: F401
+        activation,
+        advanced_activations,
+        conv,
+        convlstm,
+        core,
+        merge,
+        normalization,
+        pooling,
+        recurrent,
+        reshaping,
+        wrappers,
+    )

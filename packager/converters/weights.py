@@ -30,3 +30,17 @@ def reorder_gate_blocks(array: np.ndarray, order: list[int], axis: int = -1) -> 
 
 # Keras GRU blocks are [z, r, h]; torch's are [r, z, n].
 KERAS_GRU_TO_TORCH = [1, 0, 2]
+
+
+def depthwise_kernel(kernel: np.ndarray) -> torch.Tensor:
+    """Keras depthwise kernel (*k, in, mult) -> torch grouped conv weight (in * mult, 1, *k).
+
+    TF's output channel c * mult + m is input channel c with multiplier m: the row-major reshape
+    of (in, mult) to in * mult gives the same order, and groups=in pairs it with its input.
+    """
+    return conv_kernel(kernel.reshape(*kernel.shape[:-2], 1, kernel.shape[-2] * kernel.shape[-1]))
+
+
+def transpose_conv_kernel(kernel: np.ndarray) -> torch.Tensor:
+    """Keras Conv*Transpose kernel (*k, out, in) -> torch ConvTranspose weight (in, out, *k)."""
+    return conv_kernel(kernel)

@@ -147,3 +147,26 @@ ACTIVATIONS: dict[str, Callable[[int], nn.Module]] = {
 
 # Activations that mix values along an axis (the rest act element by element).
 AXIS_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
+
+
+class PReLU(nn.Module):
+    """keras.layers.PReLU: relu(x) - alpha * relu(-x), alpha shaped like the input without batch
+    (size 1 on `shared_axes`), so it broadcasts."""
+
+    def __init__(self, alpha: torch.Tensor):
+        super().__init__()
+        self.alpha = nn.Parameter(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x) - self.alpha * torch.relu(-x)
+
+
+class SoftmaxAxes(nn.Module):
+    """Softmax over several axes at once: exp(x - logsumexp(x, axes)), as keras.layers.Softmax."""
+
+    def __init__(self, dims: list[int]):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x - torch.logsumexp(x, dim=self.dims, keepdim=True))

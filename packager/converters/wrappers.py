@@ -1,0 +1,118 @@
+"""Wrapper layers. The wrapped layer is converted by its own registered converter from a LayerSpec
+synthesized out of the wrapper's config and weights."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from packager.converters.registry import (
+    ANY,
+    CHANNELS_FIRST,
+    KERAS,
+    Converted,
+    UnsupportedOption,
+    convert_layer,
+    converter,
+)
+from packager.graph import LayerSpec, Shape
+from packager.modules.layout import ChannelsFirstInside
+from packager.modules.wrappers import Bidirectional, FirstOutput, OneStateRecurrent, TimeDistributed, TwoStateRecurrent
+
+
+def inner_spec(
+    outer: LayerSpec, key: str, weights: list, input_shapes: list[Shape], output_shapes: list[Shape]
+) -> LayerSpec:
+    """The wrapped layer's description: its serialized config under `key` in the wrapper's config."""
+    entry = outer.config.get(key)
+    if not isinstance(entry, dict) or "class_name" not in entry:
+        raise UnsupportedOption(f"{key!r} is not a serialized Keras layer")
+    config = dict(entry.get("config") or {})
+    return LayerSpec(
+        name=f"{outer.name}/{config.get('name', key)}",
+        class_name=entry["class_name"],
+        config=config,
+        weights=list(weights),
+        input_shapes=input_shapes,
+        output_shapes=output_shapes,
+        semantics=outer.semantics,
+    )
+
+
+def _drop_time(shape: Shape) -> Shape:
+    return (shape[0], *shape[2:])
+
+
+def _keras_layout(converted: Converted) -> nn.Module:
+    """The wrapped module as one that takes and returns Keras-layout tensors."""
+    module = converted.module
+    if converted.layout == CHANNELS_FIRST:
+        module = ChannelsFirstInside(module)
+    return FirstOutput(module) if converted.tuple_output else module
+
+
+@converter("TimeDistributed")
+def time_distributed(spec: LayerSpec) -> Converted:
+    """Fold time into batch, run the wrapped layer's converted module, unfold: (B, T, ...) -> (B*T, ...)."""
+    inner = convert_layer(
+        inner_spec(
+            spec,
+            "layer",
+            spec.weights,
+            [_drop_time(s) for s in spec.input_shapes],
+            [_drop_time(s) for s in spec.output_shapes],
+        )
+    )
+    if inner.list_input:
+        raise UnsupportedOption("TimeDistributed around a multi-input layer")
+    if isinstance(inner.module, nn.Identity):
+        return Converted(nn.Identity(), ANY)
+    return Converted(TimeDistributed(_keras_layout(inner)), KERAS)
+
+
+# Recurrent classes Bidirectional can wrap: (weights per direction without bias, states they carry).
+_RECURRENT = {
+    "LSTM": (2, 2),
+    "GRU": (2, 1),
+    "SimpleRNN": (2, 1),
+    "ConvLSTM1D": (2, 2),
+    "ConvLSTM2D": (2, 2),
+    "ConvLSTM3D": (2, 2),
+}
+
+
+def _direction(spec: LayerSpec, key: str, weights: list) -> tuple[nn.Module, int]:
+    """One direction's converted RNN, as a module (x, states list) -> [output, *states]."""
+    inner = inner_spec(spec, key, weights, spec.input_shapes, spec.output_shapes)
+    if inner.class_name not in _RECURRENT:
+        raise UnsupportedOption(f"Bidirectional around {inner.class_name}")
+    converted = convert_layer(inner)
+    states = _RECURRENT[inner.class_name][1]
+    return (TwoStateRecurrent if states == 2 else OneStateRecurrent)(converted.module), states
+
+
+def _weight_count(entry: dict) -> int:
+    base = _RECURRENT.get(entry.get("class_name"), (2, 0))[0]
+    return base + int(bool((entry.get("config") or {}).get("use_bias", True)))
+
+
+@converter("Bidirectional")
+def bidirectional(spec: LayerSpec) -> Converted:
+    """Forward and backward (go_backwards) RNNs; backward sequences flipped back; concat/sum/mul/ave/None."""
+    config = spec.config
+    merge_mode = config.get("merge_mode", "concat")
+    if merge_mode not in ("concat", "sum", "mul", "ave", None):
+        raise UnsupportedOption(f"merge_mode={merge_mode!r}")
+    forward_count = _weight_count(config.get("layer") or {})
+    forward_weights, backward_weights = spec.weights[:forward_count], spec.weights[forward_count:]
+    forward_module, _ = _direction(spec, "layer", forward_weights)
+    if not config.get("backward_layer"):
+        # Older configs leave it out when it is the default: Keras builds it as a go_backwards copy.
+        forward = config["layer"]
+        config = {**config, "backward_layer": {**forward, "config": {**forward["config"], "go_backwards": True}}}
+        spec = LayerSpec(
+            spec.name, spec.class_name, config, spec.weights, spec.input_shapes, spec.output_shapes, spec.semantics
+        )
+    backward_module, _ = _direction(spec, "backward_layer", backward_weights)
+    return_sequences = bool((config["layer"].get("config") or {}).get("return_sequences", False))
+    module = Bidirectional(forward_module, backward_module, merge_mode, return_sequences)
+    return Converted(module, KERAS, tuple_output=True)
