@@ -59,9 +59,34 @@ def convert_layers(graph: ModelGraph) -> dict[str, Converted]:
             converted[name] = convert_layer(spec)
         except UnsupportedOption as exc:
             errors.append((name, spec.class_name, str(exc)))
+    errors.extend(mask_errors(graph, converted))
     if errors:
         raise UnsupportedLayers(errors)
     return converted
+
+
+def mask_errors(graph: ModelGraph, converted: dict[str, Converted]) -> list[tuple[str, str, str]]:
+    """Calls given a Keras mask their module cannot apply, and used masks nothing can compute.
+
+    A Keras mask changes a layer's output only where Keras hands it to the layer's call, so only
+    those calls matter; a mask that merely travels past other layers is harmless.
+    """
+    made = {call.output_mask: call.layer for call in graph.calls if call.output_mask}
+    tensors = {spec.name for spec in graph.inputs} | {t for call in graph.calls for t in call.outputs}
+    errors: list[tuple[str, str, str]] = []
+    for call in graph.calls:
+        if call.mask is None or call.layer not in converted:
+            continue
+        cls = graph.layers[call.layer].class_name
+        if not converted[call.layer].mask_input:
+            errors.append((call.layer, cls, "receives a Keras mask (Embedding mask_zero / Masking) it cannot apply"))
+        producer = made.get(call.mask)
+        if producer is not None and producer in converted and converted[producer].mask_module is None:
+            why = "computes a Keras mask that packager cannot reproduce"
+            errors.append((producer, graph.layers[producer].class_name, why))
+        elif producer is None and call.mask not in tensors:
+            errors.append((call.layer, cls, "receives a Keras mask of unknown origin"))
+    return list(dict.fromkeys(errors))
 
 
 def attribute_name(name: str, taken: set[str]) -> str:
@@ -144,9 +169,12 @@ def assemble(graph: ModelGraph, converted: dict[str, Converted]) -> ConvertedMod
     attributes: dict[str, str | None] = {}
     layouts: dict[str, str] = {}
     module_attr: dict[int, str] = {}  # id(module) -> attribute, so a shared layer is one module
+    used_masks = {call.mask for call in graph.calls if call.mask}
     for call in graph.calls:
         conv = converted[call.layer]
         spec: LayerSpec = graph.layers[call.layer]
+        if call.output_mask in used_masks and conv.mask_module is not None:
+            _define_mask(fx_graph, root, wiring, call, conv.mask_module, taken)
         module, layout = _choose(conv, wiring.preferred_layout(call.inputs))
         layouts[call.layer] = layout
         if isinstance(module, nn.Identity) and len(call.inputs) == 1 and len(call.outputs) == 1:
@@ -160,7 +188,8 @@ def assemble(graph: ModelGraph, converted: dict[str, Converted]) -> ConvertedMod
         args = tuple(wiring.get(t, layout) for t in call.inputs)
         if conv.list_input:
             args = (list(args),)
-        node = fx_graph.call_module(module_attr[id(module)], args)
+        mask = {"mask": wiring.get(call.mask, KERAS)} if call.mask else {}
+        node = fx_graph.call_module(module_attr[id(module)], args, mask)
         for i, tensor in enumerate(call.outputs):
             out = fx_graph.call_function(operator.getitem, (node, i)) if conv.tuple_output else node
             rank = len(spec.output_shapes[min(i, len(spec.output_shapes) - 1)])
@@ -172,6 +201,14 @@ def assemble(graph: ModelGraph, converted: dict[str, Converted]) -> ConvertedMod
     module = fx.GraphModule(root, fx_graph, class_name=attribute_name(graph.name, set()))
     module.eval()
     return ConvertedModel(module=module, attributes=attributes, layouts=layouts)
+
+
+def _define_mask(fx_graph: fx.Graph, root: nn.Module, wiring: _Wiring, call, mask_module: nn.Module, taken) -> None:
+    """The (batch, time) mask a layer creates, computed from its first input beside the layer."""
+    attr = attribute_name(f"{call.layer}_mask", taken)
+    root.add_module(attr, mask_module)
+    node = fx_graph.call_module(attr, (wiring.get(call.inputs[0], KERAS),))
+    wiring.define(call.output_mask, node, KERAS, 2)
 
 
 def convert(graph: ModelGraph) -> ConvertedModel:

@@ -81,6 +81,14 @@ def export(
         bool, typer.Option("--allow-mismatch", help="Write the artifact even if parity fails.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the report.")] = False,
+    plugin: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--plugin",
+            metavar="FILE.py",
+            help="Your Python file registering a custom Keras layer and its converter (repeatable).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Convert MODEL, validate it against Keras, and write model.pt, manifest.json, report.md."""
@@ -95,6 +103,7 @@ def export(
             bench=not no_bench,
             device=device.value,
             allow_mismatch=allow_mismatch,
+            plugins=tuple(plugin or ()),
         )
         result = export_model(model, options, log=progress)
         if not quiet:

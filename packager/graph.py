@@ -52,11 +52,19 @@ class LayerSpec:
 
 @dataclass
 class CallSpec:
-    """One call of a layer: the tensors it reads and writes, by name."""
+    """One call of a layer: the tensors it reads and writes, by name.
+
+    `inputs` are the call's tensors in order (a recurrent layer's `initial_state` follows its
+    sequence). Keras masks travel beside the tensors: `mask` names the (batch, time) boolean mask
+    Keras hands this call (None: no mask reaches it); `output_mask` names the new mask the call
+    creates (Embedding with mask_zero, Masking), computed from its first input.
+    """
 
     layer: str
     inputs: list[str]
     outputs: list[str]
+    mask: str | None = None
+    output_mask: str | None = None
 
 
 @dataclass

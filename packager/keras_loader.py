@@ -26,10 +26,20 @@ from packager.assemble import find_unsupported
 from packager.errors import BadModelFile, UnsafeModel, UnsupportedLayers
 from packager.graph import CallSpec, LayerSpec, ModelGraph, TensorSpec
 from packager.keras_config import is_custom_entry, iter_layers
-from packager.legacy import normalize_config, semantics_for
+from packager.legacy import normalize, semantics_for
 from packager.reader import RawModel, read_model_file
 
 CODE_LAYERS = frozenset({"Lambda"})
+
+
+# Layers whose call takes a mask but uses it only when training (batch statistics).
+MASK_UNUSED_AT_INFERENCE = frozenset({"BatchNormalization"})
+
+
+@keras.saving.register_keras_serializable(package="packager", name="hard_sigmoid_keras2")
+def hard_sigmoid_keras2(x):
+    """Keras <= 2 hard_sigmoid, clip(0.2 x + 0.5, 0, 1): what legacy files mean by "hard_sigmoid"."""
+    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
 
 
 @dataclass
@@ -43,12 +53,12 @@ class LoadedModel:
 def load_model(path: Path) -> LoadedModel:
     """Read, normalize, check, build and describe the model in `path`."""
     raw = read_model_file(Path(path))
-    config, normalizations = normalize_config(raw)
-    check_layer_classes(config, raw.path)
-    model = build_keras_model(config, raw)
-    load_weights(model, raw)
+    normalized = normalize(raw)
+    check_layer_classes(normalized.config, raw.path)
+    model = build_keras_model(normalized.config, raw)
+    load_weights(model, raw, normalized.weights)
     graph = describe(model, semantics_for(raw))
-    return LoadedModel(raw=raw, keras_model=model, graph=graph, normalizations=normalizations)
+    return LoadedModel(raw=raw, keras_model=model, graph=graph, normalizations=normalized.applied)
 
 
 def check_layer_classes(config: dict, path: Path) -> None:
@@ -81,7 +91,7 @@ def build_keras_model(config: dict, raw: RawModel) -> keras.Model:
         else:
             from keras.src.legacy.saving import saving_utils
 
-            model = saving_utils.model_from_config(config)
+            model = saving_utils.model_from_config(config, custom_objects=registered_objects())
     except Exception as exc:  # Keras raises many kinds for a bad config
         raise BadModelFile(f"{raw.path}: Keras cannot build the model from its config: {_first_line(exc)}") from exc
     if not isinstance(model, keras.Model):
@@ -89,8 +99,25 @@ def build_keras_model(config: dict, raw: RawModel) -> keras.Model:
     return model
 
 
-def load_weights(model: keras.Model, raw: RawModel) -> None:
-    """Put the file's weights into `model`; any mismatch with the config is a BadModelFile."""
+def registered_objects() -> dict:
+    """Classes and functions registered with Keras (packager's own, --plugin files'), by both names.
+
+    Legacy HDF5 configs name a custom class without its package ("TCN", not "Custom>TCN").
+    """
+    objects = {}
+    for key, obj in keras.saving.get_custom_objects().items():
+        objects[key] = obj
+        objects.setdefault(key.split(">")[-1], obj)
+    return objects
+
+
+def load_weights(model: keras.Model, raw: RawModel, weights: dict[str, list[np.ndarray]] | None = None) -> None:
+    """Put the file's weights into `model`; any mismatch with the config is a BadModelFile.
+
+    HDF5: `weights` (layer name -> arrays, normalized by legacy.py) go into each layer's variables
+    in the legacy order trainable + non-trainable, as Keras's own HDF5 loader does; every layer
+    whose weights are missing or do not fit is listed in one error.
+    """
     try:
         if raw.format == "keras-zip":
             with tempfile.TemporaryDirectory() as tmp:
@@ -98,17 +125,44 @@ def load_weights(model: keras.Model, raw: RawModel) -> None:
                 weights_path.write_bytes(raw.weights_h5 or b"")
                 model.load_weights(str(weights_path))
             return
-        for layer in model.layers:
-            if not layer.weights:
-                continue
-            stored = raw.layer_weights.get(layer.name)
-            if stored is None:
-                raise BadModelFile(f"{raw.path}: layer {layer.name!r} has weights in its config but none in the file")
-            layer.set_weights([array for _, array in stored])
+        if weights is None:
+            weights = {name: [array for _, array in pairs] for name, pairs in raw.layer_weights.items()}
+        assignments, problems = _match_weights(model, raw, weights)
     except BadModelFile:
         raise
     except Exception as exc:
         raise BadModelFile(f"{raw.path}: weights do not match the model config: {_first_line(exc)}") from exc
+    if problems:
+        raise BadModelFile(f"{raw.path}: the file's weights do not fit its model config: " + "; ".join(problems))
+    for variable, array in assignments:
+        variable.assign(array)
+
+
+def _match_weights(model: keras.Model, raw: RawModel, weights: dict[str, list[np.ndarray]]) -> tuple[list, list[str]]:
+    """(variable, array) pairs for every layer, and a line per layer whose weights do not fit."""
+    assignments, problems = [], []
+    for layer in model.layers:
+        variables = layer.trainable_weights + layer.non_trainable_weights
+        if not variables:
+            continue
+        label = f"{layer.name} ({type(layer).__name__})"
+        arrays = weights.get(layer.name)
+        if layer.name in raw.weight_problems:
+            problems.append(f"{label}: {raw.weight_problems[layer.name]}, so its weights are incomplete")
+        elif arrays is None:
+            problems.append(f"{label}: no weights stored in the file")
+        elif len(arrays) != len(variables):
+            problems.append(f"{label}: {len(arrays)} arrays stored, the layer has {len(variables)} weights")
+        else:
+            wrong = [
+                f"{v.path} expects {tuple(v.shape)}, file has {a.shape}"
+                for v, a in zip(variables, arrays)
+                if tuple(v.shape) != a.shape
+            ]
+            if wrong:
+                problems.append(f"{label}: " + ", ".join(wrong))
+            assignments.extend(zip(variables, arrays))
+    return assignments, problems
 
 
 def _functional(model: keras.Model):
@@ -132,6 +186,7 @@ class _Describer:
         self.layers: dict[str, LayerSpec] = {}
         self.calls: list[CallSpec] = []
         self.names: dict[int, str] = {}  # id(KerasTensor) -> tensor name
+        self.masks: dict[int, str] = {}  # id(symbolic Keras mask) -> mask name
         self.used: set[str] = set()
 
     def tensor_name(self, base: str) -> str:
@@ -143,6 +198,7 @@ class _Describer:
         return name
 
     def walk(self, graph, prefix: str) -> None:
+        masks = _mask_ids(graph)
         for depth in sorted(graph._nodes_by_depth, reverse=True):
             for node in graph._nodes_by_depth[depth]:
                 op = node.operation
@@ -150,12 +206,19 @@ class _Describer:
                     continue
                 if isinstance(op, keras.Model):
                     self.inline(op, node, prefix)
-                else:
+                elif isinstance(op, keras.layers.Layer):
                     self.add_call(op, node, prefix)
+                elif not all(id(t) in masks for t in node.outputs):
+                    # A bare keras.ops call wired into the graph; mask computations (the
+                    # not_equal of an Embedding's compute_mask) are the layers' own business.
+                    raise UnsupportedLayers([(prefix + op.name, type(op).__name__, "a Keras op, not a layer")])
 
     def inline(self, model: keras.Model, node, prefix: str) -> None:
         """A model used as a layer: walk its graph with its inputs bound to the call's tensors."""
         inner = _functional(model)
+        if any(getattr(t, "_keras_mask", None) is not None for t in node.input_tensors):
+            # Keras hands the mask to the inner graph only at run time; its layers were built without.
+            raise UnsupportedLayers([(prefix + model.name, type(model).__name__, "receives a Keras mask")])
         for inner_input, outer in zip(inner.inputs, node.input_tensors):
             self.names[id(inner_input)] = self.names[id(outer)]
         self.walk(inner, prefix + model.name + "/")
@@ -164,20 +227,73 @@ class _Describer:
 
     def add_call(self, layer, node, prefix: str) -> None:
         name = prefix + layer.name
+        inputs = _call_tensors(node)
         if name not in self.layers:
             self.layers[name] = LayerSpec(
                 name=name,
                 class_name=type(layer).__name__,
                 config=layer.get_config(),
                 weights=[np.asarray(w) for w in layer.get_weights()],
-                input_shapes=[_shape(t) for t in node.input_tensors],
+                input_shapes=[_shape(t) for t in inputs],
                 output_shapes=[_shape(t) for t in node.outputs],
                 semantics=self.semantics,
             )
         outputs = [self.tensor_name(name) for _ in node.outputs]
         for tensor, tname in zip(node.outputs, outputs):
             self.names[id(tensor)] = tname
-        self.calls.append(CallSpec(layer=name, inputs=[self.names[id(t)] for t in node.input_tensors], outputs=outputs))
+        call = CallSpec(layer=name, inputs=[self.names[id(t)] for t in inputs], outputs=outputs)
+        call.mask = self.mask_received(layer, node, name)
+        call.output_mask = self.mask_created(node, outputs[0])
+        self.calls.append(call)
+
+    def mask_received(self, layer, node, name: str) -> str | None:
+        """The mask Keras passes to this call (it does so only when `call` has a lone tensor input)."""
+        mask = node.arguments.kwargs.get("mask")
+        if mask is None or type(layer).__name__ in MASK_UNUSED_AT_INFERENCE:
+            return None
+        if isinstance(mask, (list, tuple)):
+            if all(m is None for m in mask):
+                return None
+            raise UnsupportedLayers([(name, type(layer).__name__, "receives several Keras masks")])
+        if id(mask) in self.names:  # a graph tensor passed explicitly as mask=
+            return self.names[id(mask)]
+        return self.masks.get(id(mask), _UNKNOWN_MASK)
+
+    def mask_created(self, node, first_output: str) -> str | None:
+        """The name of a mask this call attaches to its outputs that no earlier call made."""
+        created = None
+        for tensor in node.outputs:
+            mask = getattr(tensor, "_keras_mask", None)
+            if mask is not None and id(mask) not in self.masks:
+                created = created or f"{first_output}:mask"
+                self.masks[id(mask)] = created
+        return created
+
+
+# The mask a call receives when no call of the graph made it (e.g. one Keras computes inside a
+# nested model); assemble refuses the call rather than guess.
+_UNKNOWN_MASK = "<mask of unknown origin>"
+
+
+def _mask_ids(graph) -> set[int]:
+    """ids of the symbolic masks attached to the tensors of `graph`."""
+    masks = set()
+    for nodes in graph._nodes_by_depth.values():
+        for node in nodes:
+            for tensor in node.outputs:
+                mask = getattr(tensor, "_keras_mask", None)
+                if mask is not None:
+                    masks.add(id(mask))
+    return masks
+
+
+def _call_tensors(node) -> list:
+    """The tensors a call reads, in order: positional ones, then keyword ones such as
+    `initial_state`; not `mask`, which travels beside them."""
+    args, kwargs = node.arguments.args, node.arguments.kwargs
+    keyword = {key: value for key, value in kwargs.items() if key != "mask"}
+    flat = keras.tree.flatten(args) + [t for key in keyword for t in keras.tree.flatten(keyword[key])]
+    return [t for t in flat if isinstance(t, keras.KerasTensor)]
 
 
 def describe(model: keras.Model, semantics: frozenset[str] = frozenset()) -> ModelGraph:

@@ -37,6 +37,7 @@ class ExportOptions:
     bench: bool = True
     device: str = "cpu"
     allow_mismatch: bool = False
+    plugins: tuple[Path, ...] = ()  # --plugin files: custom Keras layers and their converters
 
 
 @dataclass
@@ -109,6 +110,12 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
     check_output_dir(target)
     check_device(options.device)
 
+    plugins = []
+    if options.plugins:
+        from packager.plugins import load_plugins
+
+        log("loading plugins " + ", ".join(map(str, options.plugins)))
+        plugins = load_plugins(options.plugins)
     log(f"loading {model_path}")
     loaded = keras_loader.load_model(model_path)
     graph = loaded.graph
@@ -151,6 +158,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
                 "format": loaded.raw.format,
                 "keras_version": loaded.raw.keras_version,
                 "normalizations": loaded.normalizations,
+                "plugins": plugins,
             },
             "model_name": graph.name,
             "inputs": tensor_entries(graph.inputs),

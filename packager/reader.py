@@ -38,6 +38,8 @@ class RawModel:
     layer_weights: dict[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
     # zip: the bytes of `model.weights.h5` (Keras 3 layout, loaded by Keras itself).
     weights_h5: bytes | None = None
+    # HDF5: layer name -> why its stored weights cannot be used (left out of `layer_weights`).
+    weight_problems: dict[str, str] = field(default_factory=dict)
 
 
 def sniff_format(path: Path) -> str:
@@ -95,7 +97,7 @@ def _read_hdf5(path: Path, digest: str) -> RawModel:
             version = f.attrs.get("keras_version")
             backend = f.attrs.get("backend")
             group = f.get("model_weights", f)
-            weights = _read_legacy_weights(group)
+            weights, problems = _read_legacy_weights(group)
     except BadModelFile:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
@@ -108,19 +110,30 @@ def _read_hdf5(path: Path, digest: str) -> RawModel:
         backend=_decode(backend) if backend is not None else None,
         config=config,
         layer_weights=weights,
+        weight_problems=problems,
     )
 
 
-def _read_legacy_weights(group) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Layer name -> [(weight name, array)], in the order the file lists them."""
+def _read_legacy_weights(group) -> tuple[dict[str, list[tuple[str, np.ndarray]]], dict[str, str]]:
+    """Layer name -> [(weight name, array)] in the order the file lists them; and unusable groups."""
     weights: dict[str, list[tuple[str, np.ndarray]]] = {}
+    problems: dict[str, str] = {}
     for layer_name in (_decode(n) for n in group.attrs.get("layer_names", [])):
         if layer_name not in group:
             continue  # Keras 3.1 wrote no group for weightless layers
         layer_group = group[layer_name]
         names = [_decode(n) for n in layer_group.attrs.get("weight_names", [])]
+        if len(set(names)) != len(names):
+            # Keras 3.1's HDF5 writer named a Bidirectional's two halves alike, failed on the
+            # second half and stopped: one name cannot hold two arrays, so the weights are lost.
+            problems[layer_name] = f"{len(names)} weights listed under {len(set(names))} distinct names"
+            continue
+        absent = [name for name in names if name not in layer_group]
+        if absent:
+            problems[layer_name] = f"weight(s) {', '.join(absent)} listed but not stored"
+            continue
         weights[layer_name] = [(name, np.asarray(layer_group[name][()])) for name in names]
-    return weights
+    return weights, problems
 
 
 def _safe_member_names(zf: zipfile.ZipFile, path: Path) -> set[str]:

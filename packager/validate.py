@@ -81,15 +81,31 @@ def cases_for(graph: ModelGraph) -> list[Case]:
     return [Case(batch, length) for length in lengths for batch in BATCH_SIZES]
 
 
-def integer_input_limits(graph: ModelGraph) -> dict[str, int]:
-    """For integer inputs feeding an Embedding, the vocabulary size (ids must stay below it)."""
-    limits: dict[str, int] = {}
+def embedding_inputs(graph: ModelGraph) -> dict[str, tuple[int, bool]]:
+    """Model inputs an Embedding reads: (vocabulary size, whether it masks zero ids)."""
+    found: dict[str, tuple[int, bool]] = {}
     for call in graph.calls:
         spec = graph.layers[call.layer]
         if spec.class_name == "Embedding" and spec.config.get("input_dim"):
+            vocab, masks = int(spec.config["input_dim"]), bool(spec.config.get("mask_zero"))
             for tensor in call.inputs:
-                limits[tensor] = min(limits.get(tensor, 1 << 30), int(spec.config["input_dim"]))
-    return limits
+                known_vocab, known_masks = found.get(tensor, (vocab, masks))
+                found[tensor] = (min(vocab, known_vocab), masks or known_masks)
+    return found
+
+
+def embedding_ids(rng: np.random.Generator, shape: tuple[int, ...], vocab: int, padded: bool) -> np.ndarray:
+    """Whole-number ids below `vocab`. `padded`: ids start at 1 and rows of a (batch, time) input
+    get zero padding, in turn at the end, at the start, and none, so a mask is exercised both ways."""
+    ids = rng.integers(1 if padded and vocab > 1 else 0, vocab, size=shape)
+    if padded and len(shape) == 2 and shape[1] > 2:
+        for row in range(shape[0]):
+            pad = int(rng.integers(1, shape[1] // 2 + 1))
+            if row % 3 == 0:
+                ids[row, shape[1] - pad :] = 0
+            elif row % 3 == 1:
+                ids[row, :pad] = 0
+    return ids
 
 
 def concrete_shape(spec: TensorSpec, batch: int, seq_len: int | None) -> tuple[int, ...]:
@@ -100,14 +116,18 @@ def concrete_shape(spec: TensorSpec, batch: int, seq_len: int | None) -> tuple[i
 
 
 def make_inputs(graph: ModelGraph, case: Case, seed: int) -> list[np.ndarray]:
-    """Seeded inputs: standard normal floats; integer ids within the Embedding vocabulary."""
+    """Seeded inputs: standard normal floats; for an input an Embedding reads, ids below its
+    vocabulary size, as whole numbers also when the input is float (Keras casts them)."""
     rng = np.random.default_rng(seed)
-    limits = integer_input_limits(graph)
+    embedded = embedding_inputs(graph)
     arrays = []
     for spec in graph.inputs:
         shape = concrete_shape(spec, case.batch, case.seq_len)
-        if "int" in spec.dtype:
-            arrays.append(rng.integers(0, limits.get(spec.name, 100), size=shape).astype(spec.dtype))
+        if spec.name in embedded:
+            ids = embedding_ids(rng, shape, *embedded[spec.name])
+            arrays.append(ids.astype(spec.dtype if "int" in spec.dtype or "float" in spec.dtype else "float32"))
+        elif "int" in spec.dtype:
+            arrays.append(rng.integers(0, 100, size=shape).astype(spec.dtype))
         else:
             arrays.append(rng.standard_normal(shape).astype(spec.dtype if "float" in spec.dtype else "float32"))
     return arrays

@@ -26,6 +26,7 @@ class LayerCase:
     atol: float = 1e-5
     rtol: float = 1e-4
     reason: str = ""  # why the tolerance differs from the default, when it does
+    input_dtype: str = "float32"
 
 
 def case(id, build, input_shape, *covers, **kw) -> LayerCase:
@@ -459,6 +460,20 @@ CONVLSTM = [
     case("convlstm3d", lambda: L.ConvLSTM3D(2, 2), (3, 4, 5, 5, 2), "ConvLSTM3D"),
 ]
 
+# Embedding inputs hold ids below the vocabulary size (validate.make_inputs), whole numbers also
+# for float inputs, which Keras casts. Masks only matter to the layers that consume them: see
+# tests/test_functional_rnn.py for Embedding(mask_zero) / Masking in front of recurrent layers.
+EMBEDDING = [
+    case("embedding_int_ids", lambda: L.Embedding(50, 8), (12,), "Embedding", input_dtype="int32"),
+    case("embedding_int64_dynamic", lambda: L.Embedding(30, 4), (None,), "Embedding", input_dtype="int64"),
+    case("embedding_float_ids", lambda: L.Embedding(50, 8), (12,), "Embedding"),
+    case("embedding_2d_ids", lambda: L.Embedding(20, 3), (3, 4), "Embedding", input_dtype="int32"),
+    case("embedding_mask_zero", lambda: L.Embedding(50, 8, mask_zero=True), (12,), "Embedding"),
+    case("embedding_lora", lambda: L.Embedding(40, 6, lora_rank=2, lora_alpha=3), (9,), "Embedding"),
+    case("masking_zero", lambda: L.Masking(), SEQ, "Masking"),
+    case("masking_value", lambda: L.Masking(mask_value=1.5), DYN, "Masking"),
+]
+
 CASES: list[LayerCase] = [
     *CONV1D,
     *POOL1D,
@@ -472,4 +487,5 @@ CASES: list[LayerCase] = [
     *MERGE,
     *WRAPPERS,
     *CONVLSTM,
+    *EMBEDDING,
 ]

@@ -17,7 +17,8 @@ def _model(layer_case: LayerCase) -> keras.Model:
         inputs = [keras.Input(shape) for shape in layer_case.input_shape]
         model = keras.Model(inputs, layer_case.build()(inputs))
     else:
-        model = keras.Sequential([keras.Input(layer_case.input_shape), layer_case.build()])
+        inputs = keras.Input(layer_case.input_shape, dtype=layer_case.input_dtype)
+        model = keras.Sequential([inputs, layer_case.build()])
     # crc32, not hash(): str hashes change from run to run, and a failure must reproduce.
     randomize_weights(model, seed=zlib.crc32(layer_case.id.encode()))
     return model

@@ -1,4 +1,8 @@
-"""LSTM, GRU and SimpleRNN. Fused torch RNNs where the activations allow, Keras's cell otherwise."""
+"""LSTM, GRU and SimpleRNN. Fused torch RNNs where the activations allow, Keras's cell otherwise.
+
+Every module takes Keras's mask (`mask_input`), so Embedding(mask_zero=True) and Masking in front
+of a recurrent layer convert exactly.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ def _sequence_options(config: dict) -> dict:
     return {
         "return_sequences": bool(config.get("return_sequences", False)),
         "go_backwards": bool(config.get("go_backwards", False)),
+        "zero_output_for_mask": bool(config.get("zero_output_for_mask", False)),
     }
 
 
@@ -58,8 +63,8 @@ def lstm(spec: LayerSpec) -> Converted:
         module = nn.LSTM(kernel.shape[0], units, batch_first=True, bias=use_bias)
         bias = spec.weights[2] if use_bias else None
         _set_fused(module, kernel.T, recurrent.T, bias, np.zeros_like(bias) if use_bias else None)
-        return Converted(FusedLSTM(module, **seq), KERAS, tuple_output=True)
-    return Converted(LoopLSTM(*_loop_args(spec, use_bias, act, rec), **seq), KERAS, tuple_output=True)
+        return Converted(FusedLSTM(module, **seq), KERAS, tuple_output=True, mask_input=True)
+    return Converted(LoopLSTM(*_loop_args(spec, use_bias, act, rec), **seq), KERAS, tuple_output=True, mask_input=True)
 
 
 @converter("GRU")
@@ -83,9 +88,9 @@ def gru(spec: LayerSpec) -> Converted:
             reorder_gate_blocks(bias[0], order) if use_bias else None,
             reorder_gate_blocks(bias[1], order) if use_bias else None,
         )
-        return Converted(FusedGRU(module, **seq), KERAS, tuple_output=True)
+        return Converted(FusedGRU(module, **seq), KERAS, tuple_output=True, mask_input=True)
     loop = LoopGRU(*_loop_args(spec, use_bias, act, rec), reset_after=reset_after, **seq)
-    return Converted(loop, KERAS, tuple_output=True)
+    return Converted(loop, KERAS, tuple_output=True, mask_input=True)
 
 
 @converter("SimpleRNN")
@@ -99,5 +104,7 @@ def simple_rnn(spec: LayerSpec) -> Converted:
         module = nn.RNN(kernel.shape[0], recurrent.shape[0], nonlinearity=act, batch_first=True, bias=use_bias)
         bias = spec.weights[2] if use_bias else None
         _set_fused(module, kernel.T, recurrent.T, bias, np.zeros_like(bias) if use_bias else None)
-        return Converted(FusedRNN(module, **seq), KERAS, tuple_output=True)
-    return Converted(LoopSimpleRNN(*_loop_args(spec, use_bias, act, None), **seq), KERAS, tuple_output=True)
+        return Converted(FusedRNN(module, **seq), KERAS, tuple_output=True, mask_input=True)
+    return Converted(
+        LoopSimpleRNN(*_loop_args(spec, use_bias, act, None), **seq), KERAS, tuple_output=True, mask_input=True
+    )

@@ -24,6 +24,10 @@ class Converted:
     channels-first input (lets BatchNorm or softmax sit inside a conv run without permutes).
     `tuple_output`: the module returns a tuple whose items are the Keras call's outputs.
     `list_input`: the module takes the call's inputs as one list (merge layers: any number of them).
+    `mask_input`: the module's forward takes `mask=` (a (batch, time) bool tensor) and applies it
+    as Keras does; calls that receive a Keras mask are refused for modules without it.
+    `mask_module`: for layers that create a mask (Embedding mask_zero, Masking), a module computing
+    it from the layer's input.
     """
 
     module: nn.Module
@@ -31,6 +35,8 @@ class Converted:
     channels_first: nn.Module | None = None
     tuple_output: bool = False
     list_input: bool = False
+    mask_input: bool = False
+    mask_module: nn.Module | None = None
 
 
 ConverterResult = Union[nn.Module, Converted]
@@ -101,6 +107,7 @@ def load_builtin_converters() -> None:
         conv,
         convlstm,
         core,
+        embedding,
         merge,
         normalization,
         pooling,
