@@ -89,12 +89,21 @@ def export(
             help="Your Python file registering a custom Keras layer and its converter (repeatable).",
         ),
     ] = None,
+    triton: Annotated[
+        Optional[Path],
+        typer.Option("--triton", metavar="REPO", help="Also write a Triton model repository entry: REPO/<name>/."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Convert MODEL, validate it against Keras, and write model.pt, manifest.json, report.md."""
+    """Convert MODEL, validate it against Keras, and write model.pt, model.py, manifest.json, report.md."""
 
     def action() -> None:
         from packager.pipeline import ExportOptions, export_model
+
+        if triton is not None:
+            from packager.triton import check_repository
+
+            check_repository(triton)  # fail before the export, not after it
 
         options = ExportOptions(
             output_dir=output,
@@ -111,6 +120,45 @@ def export(
         parity = result.manifest["parity"]
         status = "passed" if parity["passed"] else "FAILED (--allow-mismatch)"
         typer.echo(f"pack: {result.directory}: parity {status}, max abs err {parity['max_abs_err']:.3g}", err=True)
+        if triton is not None:
+            from packager.triton import write_model_repository
+
+            progress(f"Triton model repository entry {write_model_repository(result.directory, triton)}")
+
+    run_guarded(debug, action)
+
+
+class InstanceKind(str, enum.Enum):
+    auto = "auto"
+    gpu = "gpu"
+    cpu = "cpu"
+
+
+@app.command("triton")
+def triton_command(
+    artifact: Annotated[Path, typer.Argument(help="Artifact folder written by `pack export`.")],
+    repository: Annotated[Path, typer.Argument(help="Triton model repository; REPO/<name>/ is (re)written.")],
+    name: Annotated[
+        Optional[str], typer.Option("--name", help="Triton model name (default: the Keras file's stem).")
+    ] = None,
+    max_batch_size: Annotated[
+        int, typer.Option("--max-batch-size", min=0, help="Largest batch Triton forms; 0 turns batching off.")
+    ] = 32,
+    instances: Annotated[int, typer.Option("--instances", min=1, help="Model instances per device.")] = 1,
+    kind: Annotated[
+        InstanceKind, typer.Option("--kind", help="Where instances run: auto (GPU if present), gpu, cpu.")
+    ] = InstanceKind.auto,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Write REPO/<name>/config.pbtxt and REPO/<name>/1/model.pt for Triton's PyTorch backend."""
+
+    def action() -> None:
+        from packager.triton import TritonOptions, write_model_repository
+
+        options = TritonOptions(
+            name=name, max_batch_size=max_batch_size, instance_count=instances, instance_kind=kind.value
+        )
+        progress(f"Triton model repository entry {write_model_repository(artifact, repository, options)}")
 
     run_guarded(debug, action)
 

@@ -13,6 +13,7 @@ import torch
 from packager import __version__
 from packager.assemble import ConvertedModel, convert
 from packager.atomic import check_output_dir, staged_directory
+from packager.codegen import SOURCE_NAME, export_source, load_generated
 from packager.errors import InputError, ParityError
 from packager.export import (
     MANIFEST_NAME,
@@ -137,6 +138,12 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
         if options.device == "cuda":
             check_stage("reloaded (cuda)", numpy_runner(reloaded.to("cuda"), "cuda"), reference, parity)
             reloaded.to("cpu")
+        log(f"writing {SOURCE_NAME} and its weights")
+        pytorch_source = export_source(converted, graph, stage, to_tensors(reference.inputs[-1]), model_path.name)
+        if pytorch_source["file"]:
+            check_stage(SOURCE_NAME, numpy_runner(load_generated(stage)), reference, parity)
+        else:
+            log(f"no {SOURCE_NAME}: {pytorch_source['error']}")
         if not parity.passed and not options.allow_mismatch:
             raise ParityError(parity_message(model_path, parity))
 
@@ -164,6 +171,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
             "inputs": tensor_entries(graph.inputs),
             "outputs": tensor_entries(graph.outputs),
             "export": {"format": "torchscript", "file": MODEL_NAME, "method": scripted.method, "note": scripted.note},
+            "pytorch_source": pytorch_source,
             "parity": parity.to_dict(),
             "reference": save_reference(stage, reference.inputs[sample], reference.outputs[sample]),
             "benchmark": benchmark,

@@ -1,0 +1,313 @@
+"""model.py + weights.safetensors: readable source that runs on torch alone and matches Keras and model.pt.
+
+The seed and a multi-input Functional model go through `export_model`, and their model.py is
+imported in a fresh process that has only torch and safetensors loaded; every layer case in
+tests/layer_cases.py is generated in-process and compared with the converted module it came from
+(whose parity with Keras is test_layer_parity's job).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import keras
+import pytest
+import torch
+from keras import layers as L
+
+from packager.assemble import convert
+from packager.codegen import (
+    SOURCE_NAME,
+    WEIGHTS_NAME,
+    CodegenError,
+    generate,
+    load_generated,
+    write_source,
+)
+from packager.keras_loader import describe
+from packager.pipeline import ExportOptions, export_model
+from tests.helpers import randomize_weights
+from tests.layer_cases import CASES, LayerCase
+from tests.test_layer_parity import _model as layer_case_model  # the same Keras model the parity test checks
+
+# Runs in a child process: import model.py by path, load the weights, compare with the reference
+# sample (Keras's outputs) and with model.pt; report what else the import pulled in.
+CHILD = r"""
+import importlib.util, json, sys
+from pathlib import Path
+import numpy as np
+import torch
+
+folder = Path(sys.argv[1])
+spec = importlib.util.spec_from_file_location("generated_model", folder / "model.py")
+generated = importlib.util.module_from_spec(spec)
+sys.modules["generated_model"] = generated
+spec.loader.exec_module(generated)
+model = generated.load()
+with np.load(folder / "reference.npz") as data:
+    inputs = [torch.from_numpy(data[f"input_{i}"]) for i in range(sum(k.startswith("input_") for k in data.files))]
+    keras_out = [data[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in data.files))]
+as_list = lambda r: [t.numpy() for t in (r if isinstance(r, (tuple, list)) else [r])]
+with torch.inference_mode():
+    ours = as_list(model(*inputs))
+    scripted = as_list(torch.jit.load(str(folder / "model.pt"))(*inputs))
+    rescripted = as_list(torch.jit.script(model)(*inputs))
+print(json.dumps({
+    "outputs": len(ours),
+    "shapes_match": [a.shape == b.shape for a, b in zip(ours, keras_out)],
+    "vs_keras": max(float(np.abs(a - b).max()) for a, b in zip(ours, keras_out)),
+    "keras_scale": max(float(np.abs(b).max()) for b in keras_out),
+    "vs_model_pt": max(float(np.abs(a - b).max()) for a, b in zip(ours, scripted)),
+    "vs_rescripted": max(float(np.abs(a - b).max()) for a, b in zip(ours, rescripted)),
+    "foreign_modules": sorted(m for m in sys.modules if m.split(".")[0] in ("packager", "keras", "tensorflow")),
+}))
+"""
+
+
+def run_generated(folder: Path) -> dict:
+    """Import model.py in a fresh interpreter and return what it measured."""
+    done = subprocess.run([sys.executable, "-c", CHILD, str(folder)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"importing {folder / SOURCE_NAME} failed:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess:
+    config = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    command = [sys.executable, "-m", "ruff", *args, "--no-cache", "--config", str(config)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def assert_ruff_clean(path: Path) -> None:
+    lint = ruff("check", str(path))
+    assert lint.returncode == 0, f"ruff check on generated {path.name}:\n{lint.stdout[-3000:]}"
+    style = ruff("format", "--check", "--diff", str(path))
+    assert style.returncode == 0, f"ruff format would change generated {path.name}:\n{style.stdout[-3000:]}"
+
+
+def top_level_imports(source: str) -> set[str]:
+    """Packages model.py imports at module level (load() may import safetensors inside)."""
+    found = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add((node.module or "").split(".")[0])
+    return found
+
+
+def check_matches(folder: Path, manifest: dict) -> dict:
+    result = run_generated(folder)
+    tol = manifest["parity"]["atol"] + manifest["parity"]["rtol"] * result["keras_scale"]
+    assert result["outputs"] == len(manifest["outputs"]), result
+    assert all(result["shapes_match"]), result
+    assert result["vs_keras"] <= tol, f"model.py vs Keras: max abs err {result['vs_keras']:.3g} > {tol:.3g}"
+    assert result["vs_model_pt"] <= 1e-6, f"model.py vs model.pt: max abs err {result['vs_model_pt']:.3g}"
+    assert result["vs_rescripted"] <= 1e-6, f"model.py vs its own torch.jit.script: {result['vs_rescripted']:.3g}"
+    assert result["foreign_modules"] == [], f"model.py pulled in {result['foreign_modules']}"
+    return result
+
+
+# --- the seed model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_artifact(seed_files, tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("codegen") / "seed"
+    result = export_model(seed_files["keras"], ExportOptions(output_dir=folder, bench=False))
+    return folder, result.manifest
+
+
+def test_seed_source_matches_keras_and_torchscript_in_a_fresh_process(seed_artifact):
+    folder, manifest = seed_artifact
+    check_matches(folder, manifest)
+
+
+def test_seed_source_reads_like_a_hand_written_port(seed_artifact):
+    folder, _ = seed_artifact
+    source = (folder / SOURCE_NAME).read_text()
+    for line in (
+        "self.conv1d = nn.Conv1d(3, 32, kernel_size=3)",
+        "self.pool = nn.MaxPool1d(2)",
+        "self.lstm = nn.LSTM(32, 64, batch_first=True)",
+        "self.classes = nn.Linear(64, 5)",
+        "def forward(self, signal: torch.Tensor) -> torch.Tensor:",
+        "x = signal.transpose(1, 2)",
+        "x = torch.relu(self.conv1d(x))",
+        "x, _ = self.lstm(x)",
+        "x = x[:, -1]",
+        "x = torch.softmax(self.classes(x), dim=-1)",
+    ):
+        assert line in source, f"{line!r} not in the generated model.py:\n{source}"
+    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
+    assert classes == ["SeedCnnLstm"], f"expected only torch built-ins, found classes {classes}"
+    assert top_level_imports(source) == {"__future__", "os", "torch"}
+    assert_ruff_clean(folder / SOURCE_NAME)
+
+
+def test_seed_weights_are_safetensors_keyed_by_state_dict(seed_artifact):
+    from safetensors import safe_open
+
+    folder, manifest = seed_artifact
+    assert manifest["pytorch_source"] == {
+        "file": SOURCE_NAME,
+        "weights": WEIGHTS_NAME,
+        "class_name": "SeedCnnLstm",
+        "loader": "load",
+        "tensors": 8,
+    }
+    model = load_generated(folder)
+    with safe_open(str(folder / WEIGHTS_NAME), framework="pt") as f:
+        keys = set(f.keys())
+        assert f.metadata()["format"] == "pt"
+        for key, value in model.state_dict().items():
+            assert torch.equal(f.get_tensor(key), value), key
+    assert keys == set(model.state_dict()), sorted(keys ^ set(model.state_dict()))
+    assert not (folder / WEIGHTS_NAME).read_bytes().startswith(b"PK"), "weights must not be a torch (zip/pickle) file"
+
+
+def test_export_validates_model_py_like_model_pt(seed_artifact):
+    _, manifest = seed_artifact
+    stages = {case["stage"] for case in manifest["parity"]["tried"]}
+    assert SOURCE_NAME in stages, stages
+    assert all(case["passed"] for case in manifest["parity"]["tried"] if case["stage"] == SOURCE_NAME)
+
+
+# --- a Functional model: two inputs, three outputs, a tensor used by two branches ----------------
+
+
+def functional_model() -> keras.Model:
+    sequence = keras.Input((24, 5), name="sequence")
+    meta = keras.Input((10,), name="meta")
+    features = L.Conv1D(8, 3, padding="same", activation="relu", name="features")(sequence)
+    pooled = L.MaxPooling1D(2, name="pooled")(features)
+    states = L.LSTM(6, return_sequences=True, name="states")(pooled)
+    label = L.Dense(3, activation="softmax", name="label")(L.GRU(4, go_backwards=True, name="summary")(states))
+    flag = L.Dense(1, activation="sigmoid", name="flag")(L.GlobalMaxPooling1D(name="peak")(features))
+    hidden = L.BatchNormalization(name="norm")(L.Dense(8, activation="relu", name="hidden")(meta))
+    score = L.Dense(2, name="score")(hidden)
+    model = keras.Model([sequence, meta], [label, score, flag], name="two_heads")
+    randomize_weights(model, seed=7)
+    return model
+
+
+@pytest.fixture(scope="module")
+def functional_artifact(tmp_path_factory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("functional")
+    path = root / "two_heads.keras"
+    functional_model().save(path)
+    result = export_model(path, ExportOptions(output_dir=root / "artifact", bench=False))
+    return root / "artifact", result.manifest
+
+
+def test_functional_source_matches_keras_and_torchscript_in_a_fresh_process(functional_artifact):
+    folder, manifest = functional_artifact
+    result = check_matches(folder, manifest)
+    assert result["outputs"] == 3
+
+
+def test_functional_source_names_values_after_layers(functional_artifact):
+    folder, _ = functional_artifact
+    source = (folder / SOURCE_NAME).read_text()
+    assert "def forward(self, sequence: torch.Tensor, meta: torch.Tensor)" in source, source
+    assert "-> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:" in source, source
+    for attribute in ("features", "pooled", "states", "summary", "label", "peak", "hidden", "norm", "score", "flag"):
+        assert f"self.{attribute} = " in source, f"no attribute {attribute} in:\n{source}"
+    assert "return label, score, flag" in source, source
+    assert top_level_imports(source) <= {"__future__", "os", "torch", "typing", "collections", "math"}
+    assert_ruff_clean(folder / SOURCE_NAME)
+
+
+# --- every layer case ---------------------------------------------------------------------------
+
+
+def generated_for(model: keras.Model, folder: Path):
+    """Convert like export does (script first: scripting adds attributes to modules), then generate."""
+    graph = describe(model)
+    converted = convert(graph)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.script(converted.module)
+    inputs = [example_input(spec.shape, spec.dtype) for spec in graph.inputs]
+    source = generate(converted.module, inputs, model_name=graph.name, inputs=graph.inputs, outputs=graph.outputs)
+    write_source(source, folder)
+    return converted.module, inputs
+
+
+def example_input(shape, dtype: str) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    dims = [3, *(11 if d is None else d for d in shape[1:])]
+    if dtype.startswith("float"):
+        return torch.randn(*dims, generator=generator)
+    return torch.randint(0, 3, dims, generator=generator)
+
+
+def as_list(result) -> list[torch.Tensor]:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+@pytest.mark.parametrize("layer_case", CASES, ids=[c.id for c in CASES])
+def test_layer_case_source(layer_case: LayerCase, tmp_path):
+    converted, inputs = generated_for(layer_case_model(layer_case), tmp_path)
+    generated = load_generated(tmp_path)
+    with torch.inference_mode():
+        expected = as_list(converted(*inputs))
+        ours = as_list(generated(*inputs))
+        rescripted = as_list(torch.jit.script(generated)(*inputs))
+    assert len(ours) == len(expected)
+    for i, (a, b, c) in enumerate(zip(ours, expected, rescripted)):
+        assert a.shape == b.shape, f"{layer_case.id} output {i}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
+        err = float((a - b).abs().max()) if a.numel() else 0.0
+        assert err <= 1e-6, f"{layer_case.id} output {i}: model.py vs converted module, max abs err {err:.3g}"
+        assert torch.equal(a, c), f"{layer_case.id} output {i}: model.py changes when scripted"
+    lint = ruff("check", str(tmp_path / SOURCE_NAME))
+    assert lint.returncode == 0, f"{layer_case.id}: ruff check on model.py:\n{lint.stdout[-2000:]}"
+
+
+# --- names and limits ---------------------------------------------------------------------------
+
+
+def test_hostile_keras_names_stay_out_of_the_code(tmp_path):
+    """Keras accepts any string as a name; model.py must not turn one into code."""
+    inputs = keras.Input((4,), name='in put"""x')
+    hidden = L.Dense(3, name='a"""\nimport os  # b')(inputs)
+    model = keras.Model(inputs, L.Dense(2, name="class")(hidden), name='evil"""\nprint(1)')
+    randomize_weights(model)
+    converted, example = generated_for(model, tmp_path)
+    source = (tmp_path / SOURCE_NAME).read_text()
+    assert "import os  # b" not in source and "print(1)" not in source, source
+    assert "def forward(self, in_put___x: torch.Tensor)" in source, source
+    assert "self.class_ = nn.Linear(3, 2)" in source or "self.layer_class = nn.Linear(3, 2)" in source, source
+    with torch.inference_mode():
+        assert torch.equal(load_generated(tmp_path)(*example), converted(*example))
+    assert_ruff_clean(tmp_path / SOURCE_NAME)
+
+
+def test_a_module_the_generator_cannot_write_is_named():
+    class Opaque(torch.nn.Module):  # neither a torch built-in nor a packager module
+        def forward(self, x):
+            return x * 2
+
+    root = torch.nn.Module()
+    root.add_module("opaque", Opaque())
+    graph = torch.fx.Graph()
+    graph.output(graph.call_module("opaque", (graph.placeholder("x"),)))
+    module = torch.fx.GraphModule(root, graph)
+    with pytest.raises(CodegenError, match="Opaque"):
+        generate(module, [torch.ones(2, 3)])
+
+
+def test_generated_example_in_docstring_runs(seed_artifact, tmp_path):
+    """The usage lines at the top of model.py work as written."""
+    folder, _ = seed_artifact
+    script = "import sys; sys.path.insert(0, sys.argv[1])\nfrom model import load\nimport torch\nmodel = load()\n"
+    docstring = ast.get_docstring(ast.parse((folder / SOURCE_NAME).read_text()))
+    example = next(line.strip() for line in docstring.splitlines() if line.strip().startswith("outputs = model("))
+    script += example + "\nprint(tuple(outputs.shape))\n"
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(8, 5)", done.stdout
