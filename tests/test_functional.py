@@ -15,6 +15,7 @@ from packager.assemble import convert
 from packager.keras_loader import describe, keras_predict
 from packager.modules.layout import to_channels_first, to_channels_last
 from packager.pipeline import ExportOptions, export_model
+from packager.runtime import numpy_runner
 from tests.helpers import describe_failures, parity_of, randomize_weights
 
 
@@ -177,6 +178,36 @@ def test_convlstm_then_pool3d_and_time_distributed_cnn():
     joined = L.Concatenate()([L.Dense(6)(c), t])
     model = keras.Model(clip, L.Dense(3, activation="softmax")(joined), name="video")
     _checked(model, seed=9)
+
+
+def _worst_error(model: keras.Model, inputs: list[np.ndarray]) -> float:
+    """Max |torch - Keras| over all outputs, eager and scripted, on these exact inputs."""
+    module = convert(describe(model)).module
+    expected = keras_predict(model, inputs)
+    worst = 0.0
+    for runner in (module, torch.jit.script(module)):
+        got = numpy_runner(runner)(inputs)
+        assert [g.shape for g in got] == [e.shape for e in expected]
+        worst = max(worst, *(float(np.abs(g - e).max()) for g, e in zip(got, expected)))
+    return worst
+
+
+def test_mask_through_time_distributed_into_bidirectional():
+    """Embedding(mask_zero) -> TimeDistributed(Dense) (passes the mask on) -> Bidirectional LSTM/GRU."""
+    ids = keras.Input((None,), dtype="int32")
+    x = L.Embedding(20, 6, mask_zero=True)(ids)
+    x = L.TimeDistributed(L.Dense(5, activation="tanh"))(x)
+    x = L.Bidirectional(L.LSTM(4, return_sequences=True))(x)
+    x = L.Bidirectional(L.GRU(3), merge_mode="ave")(x)
+    model = keras.Model(ids, L.Dense(2)(x), name="masked_bidi")
+    randomize_weights(model, seed=11)
+    rows = np.random.default_rng(0).integers(1, 20, size=(5, 9))
+    rows[0, 6:] = 0  # post-padded
+    rows[1, :4] = 0  # pre-padded
+    rows[2, 3:5] = 0  # a hole
+    rows[4, :] = 0  # nothing left
+    err = _worst_error(model, [rows.astype("int32")])
+    assert err < 1e-5, f"max abs err {err:.3g}"
 
 
 @pytest.mark.slow

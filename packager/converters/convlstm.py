@@ -37,8 +37,9 @@ def conv_lstm_module(spec: LayerSpec, ndim: int) -> Converted:
         bool(config.get("return_sequences", False)),
         bool(config.get("go_backwards", False)),
         channels_last(config),
+        bool(config.get("zero_output_for_mask", False)),
     )
-    return Converted(module, KERAS, tuple_output=True)
+    return Converted(module, KERAS, tuple_output=True, mask_input=True)
 
 
 @converter("ConvLSTM1D")

@@ -66,7 +66,8 @@ def time_distributed(spec: LayerSpec) -> Converted:
         raise UnsupportedOption("TimeDistributed around a multi-input layer")
     if isinstance(inner.module, nn.Identity):
         return Converted(nn.Identity(), ANY)
-    return Converted(TimeDistributed(_keras_layout(inner)), KERAS)
+    # Keras hands a mask on only to wrapped layers that take one (per step); others ignore it.
+    return Converted(TimeDistributed(_keras_layout(inner)), KERAS, mask_input=not inner.mask_input)
 
 
 # Recurrent classes Bidirectional can wrap: (weights per direction without bias, states they carry).
@@ -80,14 +81,16 @@ _RECURRENT = {
 }
 
 
-def _direction(spec: LayerSpec, key: str, weights: list) -> tuple[nn.Module, int]:
-    """One direction's converted RNN, as a module (x, states list) -> [output, *states]."""
+def _direction(spec: LayerSpec, key: str, weights: list) -> Converted:
+    """One direction's converted RNN, as a module (x, states list, mask) -> [output, *states]."""
     inner = inner_spec(spec, key, weights, spec.input_shapes, spec.output_shapes)
     if inner.class_name not in _RECURRENT:
         raise UnsupportedOption(f"Bidirectional around {inner.class_name}")
+    # Keras's Bidirectional forces zero_output_for_mask = return_sequences on both directions.
+    inner.config["zero_output_for_mask"] = bool(inner.config.get("return_sequences", False))
     converted = convert_layer(inner)
-    states = _RECURRENT[inner.class_name][1]
-    return (TwoStateRecurrent if states == 2 else OneStateRecurrent)(converted.module), states
+    adapter = TwoStateRecurrent if _RECURRENT[inner.class_name][1] == 2 else OneStateRecurrent
+    return Converted(adapter(converted.module), mask_input=converted.mask_input)
 
 
 def _weight_count(entry: dict) -> int:
@@ -104,7 +107,7 @@ def bidirectional(spec: LayerSpec) -> Converted:
         raise UnsupportedOption(f"merge_mode={merge_mode!r}")
     forward_count = _weight_count(config.get("layer") or {})
     forward_weights, backward_weights = spec.weights[:forward_count], spec.weights[forward_count:]
-    forward_module, _ = _direction(spec, "layer", forward_weights)
+    forward = _direction(spec, "layer", forward_weights)
     if not config.get("backward_layer"):
         # Older configs leave it out when it is the default: Keras builds it as a go_backwards copy.
         forward = config["layer"]
@@ -112,7 +115,7 @@ def bidirectional(spec: LayerSpec) -> Converted:
         spec = LayerSpec(
             spec.name, spec.class_name, config, spec.weights, spec.input_shapes, spec.output_shapes, spec.semantics
         )
-    backward_module, _ = _direction(spec, "backward_layer", backward_weights)
+    backward = _direction(spec, "backward_layer", backward_weights)
     return_sequences = bool((config["layer"].get("config") or {}).get("return_sequences", False))
-    module = Bidirectional(forward_module, backward_module, merge_mode, return_sequences)
-    return Converted(module, KERAS, tuple_output=True)
+    module = Bidirectional(forward.module, backward.module, merge_mode, return_sequences)
+    return Converted(module, KERAS, tuple_output=True, mask_input=forward.mask_input and backward.mask_input)
