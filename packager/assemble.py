@@ -79,7 +79,7 @@ def mask_errors(graph: ModelGraph, converted: dict[str, Converted]) -> list[tupl
             continue
         cls = graph.layers[call.layer].class_name
         if not converted[call.layer].mask_input:
-            errors.append((call.layer, cls, "receives a Keras mask (Embedding mask_zero / Masking) it cannot apply"))
+            errors.append((call.layer, cls, "receives a Keras mask it cannot apply"))
         producer = made.get(call.mask)
         if producer is not None and producer in converted and converted[producer].mask_module is None:
             why = "computes a Keras mask that packager cannot reproduce"

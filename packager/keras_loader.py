@@ -198,7 +198,7 @@ class _Describer:
         return name
 
     def walk(self, graph, prefix: str) -> None:
-        masks = _mask_ids(graph)
+        used = _data_tensor_ids(graph)
         for depth in sorted(graph._nodes_by_depth, reverse=True):
             for node in graph._nodes_by_depth[depth]:
                 op = node.operation
@@ -208,8 +208,8 @@ class _Describer:
                     self.inline(op, node, prefix)
                 elif isinstance(op, keras.layers.Layer):
                     self.add_call(op, node, prefix)
-                elif not all(id(t) in masks for t in node.outputs):
-                    # A bare keras.ops call wired into the graph; mask computations (the
+                elif any(id(t) in used for t in node.outputs):
+                    # A bare keras.ops call wired into the graph. Ops that only compute masks (the
                     # not_equal of an Embedding's compute_mask) are the layers' own business.
                     raise UnsupportedLayers([(prefix + op.name, type(op).__name__, "a Keras op, not a layer")])
 
@@ -275,16 +275,14 @@ class _Describer:
 _UNKNOWN_MASK = "<mask of unknown origin>"
 
 
-def _mask_ids(graph) -> set[int]:
-    """ids of the symbolic masks attached to the tensors of `graph`."""
-    masks = set()
+def _data_tensor_ids(graph) -> set[int]:
+    """ids of the tensors that layers read as data (not as `mask=`) or that the model returns."""
+    used = {id(t) for t in graph.outputs}
     for nodes in graph._nodes_by_depth.values():
         for node in nodes:
-            for tensor in node.outputs:
-                mask = getattr(tensor, "_keras_mask", None)
-                if mask is not None:
-                    masks.add(id(mask))
-    return masks
+            if isinstance(node.operation, keras.layers.Layer):
+                used.update(id(t) for t in _call_tensors(node))
+    return used
 
 
 def _call_tensors(node) -> list:

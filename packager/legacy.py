@@ -259,7 +259,10 @@ def _input_layer_from(first: dict) -> dict | None:
     """An InputLayer entry for a first layer carrying `batch_input_shape` (or Keras 1 input_dim)."""
     config = first.get("config", {})
     shape = config.get("batch_input_shape")
-    if shape is None and config.get("input_dim") is not None:
+    if shape is None and first.get("class_name") == "Embedding":
+        # Keras 1/2 Embedding(input_length=n) took (batch, n) ids; its input_dim is the vocabulary.
+        shape = [None, config["input_length"]] if config.get("input_length") else None
+    elif shape is None and config.get("input_dim") is not None:
         # Keras 1 recurrent/conv layers: input_dim (+ input_length) instead of a shape.
         shape = [None, config.get("input_length"), config["input_dim"]]
         if first.get("class_name") == "Dense":

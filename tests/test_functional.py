@@ -180,6 +180,20 @@ def test_convlstm_then_pool3d_and_time_distributed_cnn():
     _checked(model, seed=9)
 
 
+def test_bidirectional_config_without_backward_layer():
+    """Keras 2 wrote no backward_layer for the default one: the converter rebuilds it as Keras does."""
+    inputs = keras.Input((7, 3))
+    model = keras.Model(inputs, L.Bidirectional(L.GRU(4, return_sequences=True), merge_mode="mul")(inputs))
+    randomize_weights(model, seed=13)
+    graph = describe(model)
+    spec = next(s for s in graph.layers.values() if s.class_name == "Bidirectional")
+    del spec.config["backward_layer"]
+    converted = convert(graph).module
+    x = np.random.default_rng(2).standard_normal((2, 7, 3)).astype("float32")
+    err = float(np.abs(numpy_runner(converted)([x])[0] - keras_predict(model, [x])[0]).max())
+    assert err < 1e-5, f"max abs err {err:.3g}"
+
+
 def _worst_error(model: keras.Model, inputs: list[np.ndarray]) -> float:
     """Max |torch - Keras| over all outputs, eager and scripted, on these exact inputs."""
     module = convert(describe(model)).module

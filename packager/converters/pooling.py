@@ -59,8 +59,10 @@ def global_max_pooling1d(spec: LayerSpec) -> Converted:
 
 @converter("GlobalAveragePooling1D")
 def global_average_pooling1d(spec: LayerSpec) -> Converted:
-    """mean over time (keepdims honoured)."""
-    return global_pool_module(spec, "avg")
+    """mean over time (keepdims honoured); with a Keras mask, the mean over unmasked steps."""
+    converted = global_pool_module(spec, "avg")
+    converted.mask_input = True
+    return converted
 
 
 @converter("MaxPooling2D")

@@ -70,32 +70,25 @@ def time_distributed(spec: LayerSpec) -> Converted:
     return Converted(TimeDistributed(_keras_layout(inner)), KERAS, mask_input=not inner.mask_input)
 
 
-# Recurrent classes Bidirectional can wrap: (weights per direction without bias, states they carry).
-_RECURRENT = {
-    "LSTM": (2, 2),
-    "GRU": (2, 1),
-    "SimpleRNN": (2, 1),
-    "ConvLSTM1D": (2, 2),
-    "ConvLSTM2D": (2, 2),
-    "ConvLSTM3D": (2, 2),
-}
+# Recurrent classes Bidirectional can wrap, and the states each carries.
+_RECURRENT_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1, "ConvLSTM1D": 2, "ConvLSTM2D": 2, "ConvLSTM3D": 2}
 
 
 def _direction(spec: LayerSpec, key: str, weights: list) -> Converted:
     """One direction's converted RNN, as a module (x, states list, mask) -> [output, *states]."""
     inner = inner_spec(spec, key, weights, spec.input_shapes, spec.output_shapes)
-    if inner.class_name not in _RECURRENT:
+    if inner.class_name not in _RECURRENT_STATES:
         raise UnsupportedOption(f"Bidirectional around {inner.class_name}")
     # Keras's Bidirectional forces zero_output_for_mask = return_sequences on both directions.
     inner.config["zero_output_for_mask"] = bool(inner.config.get("return_sequences", False))
     converted = convert_layer(inner)
-    adapter = TwoStateRecurrent if _RECURRENT[inner.class_name][1] == 2 else OneStateRecurrent
+    adapter = TwoStateRecurrent if _RECURRENT_STATES[inner.class_name] == 2 else OneStateRecurrent
     return Converted(adapter(converted.module), mask_input=converted.mask_input)
 
 
 def _weight_count(entry: dict) -> int:
-    base = _RECURRENT.get(entry.get("class_name"), (2, 0))[0]
-    return base + int(bool((entry.get("config") or {}).get("use_bias", True)))
+    """kernel, recurrent_kernel and, with use_bias, bias: the forward layer's share of the weights."""
+    return 2 + int(bool((entry.get("config") or {}).get("use_bias", True)))
 
 
 @converter("Bidirectional")
@@ -105,17 +98,17 @@ def bidirectional(spec: LayerSpec) -> Converted:
     merge_mode = config.get("merge_mode", "concat")
     if merge_mode not in ("concat", "sum", "mul", "ave", None):
         raise UnsupportedOption(f"merge_mode={merge_mode!r}")
-    forward_count = _weight_count(config.get("layer") or {})
-    forward_weights, backward_weights = spec.weights[:forward_count], spec.weights[forward_count:]
-    forward = _direction(spec, "layer", forward_weights)
+    layer = config.get("layer") or {}
     if not config.get("backward_layer"):
         # Older configs leave it out when it is the default: Keras builds it as a go_backwards copy.
-        forward = config["layer"]
-        config = {**config, "backward_layer": {**forward, "config": {**forward["config"], "go_backwards": True}}}
+        backward_layer = {**layer, "config": {**(layer.get("config") or {}), "go_backwards": True}}
+        config = {**config, "backward_layer": backward_layer}
         spec = LayerSpec(
             spec.name, spec.class_name, config, spec.weights, spec.input_shapes, spec.output_shapes, spec.semantics
         )
-    backward = _direction(spec, "backward_layer", backward_weights)
-    return_sequences = bool((config["layer"].get("config") or {}).get("return_sequences", False))
+    count = _weight_count(layer)
+    forward = _direction(spec, "layer", spec.weights[:count])
+    backward = _direction(spec, "backward_layer", spec.weights[count:])
+    return_sequences = bool((layer.get("config") or {}).get("return_sequences", False))
     module = Bidirectional(forward.module, backward.module, merge_mode, return_sequences)
     return Converted(module, KERAS, tuple_output=True, mask_input=forward.mask_input and backward.mask_input)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -32,9 +34,17 @@ class GlobalPool(nn.Module):
         self.is_max = mode == "max"
         self.keepdims = keepdims
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         if self.is_max:
             return torch.amax(x, dim=self.dims, keepdim=self.keepdims)
+        if mask is not None:
+            # Keras's masked GlobalAveragePooling1D: the mean over unmasked steps only,
+            # sum(x where mask) / sum(mask) (0/0 for a fully masked row, as in Keras).
+            shape = [x.shape[0]] + [1] * (x.dim() - 1)
+            shape[self.dims[0]] = x.shape[self.dims[0]]
+            keep = mask.to(torch.bool).reshape(shape)
+            total = torch.where(keep, x, torch.zeros_like(x)).sum(dim=self.dims, keepdim=self.keepdims)
+            return total / keep.to(x.dtype).sum(dim=self.dims, keepdim=self.keepdims)
         return torch.mean(x, dim=self.dims, keepdim=self.keepdims)
 
 
