@@ -224,6 +224,23 @@ def test_mask_through_time_distributed_into_bidirectional():
     assert err < 1e-5, f"max abs err {err:.3g}"
 
 
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_masking_into_conv_lstm(return_sequences, go_backwards):
+    """Masking on 5-D input masks per cell; whole zero frames mask whole steps."""
+    clip = keras.Input((5, 6, 6, 2))
+    masked = L.Masking()(clip)
+    out = L.ConvLSTM2D(3, 3, padding="same", return_sequences=return_sequences, go_backwards=go_backwards)(masked)
+    model = keras.Model(clip, out, name="masked_convlstm")
+    randomize_weights(model, seed=12)
+    x = np.random.default_rng(1).standard_normal((3, 5, 6, 6, 2)).astype("float32")
+    x[0, 3:] = 0.0  # trailing empty frames
+    x[1, :2] = 0.0  # leading empty frames
+    x[2, 2, :3] = 0.0  # some cells of one frame
+    err = _worst_error(model, [x])
+    assert err < 1e-5, f"max abs err {err:.3g}"
+
+
 @pytest.mark.slow
 def test_export_multi_io_file_keeps_order(tmp_path):
     """End to end from a .keras file: the artifact's forward takes and returns tensors in Keras order."""
