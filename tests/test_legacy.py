@@ -475,3 +475,37 @@ def test_hdf5_named_keras_is_read_as_hdf5(tmp_path):
     assert (
         np.abs(keras_predict(loaded.keras_model, [x])[0] - (x @ weights["d"][0][1] + weights["d"][1][1])).max() < 1e-6
     )
+
+
+def test_nested_model_weights_in_keras2_order(tmp_path):
+    """Keras 2 saved a nested model as one group: all trainable weights first, then non-trainable."""
+    inner = keras.Sequential(
+        [
+            keras.Input((4,)),
+            L.BatchNormalization(name="bn1"),
+            L.Dense(3, name="dense"),
+            L.BatchNormalization(name="bn2"),
+        ],
+        name="block",
+    )
+    inputs = keras.Input((4,), name="x")
+    model = keras.Model(inputs, L.Dense(2, name="head")(inner(inputs)))
+    bn1 = [rand(4), rand(4), rand(4), np.abs(rand(4)) + 0.5]  # gamma, beta, mean, variance
+    bn2 = [rand(3), rand(3), rand(3), np.abs(rand(3)) + 0.5]
+    dense, head = [rand(4, 3), rand(3)], [rand(3, 2), rand(2)]
+    trainable = [("bn1/gamma:0", bn1[0]), ("bn1/beta:0", bn1[1]), ("dense/kernel:0", dense[0])]
+    trainable += [("dense/bias:0", dense[1]), ("bn2/gamma:0", bn2[0]), ("bn2/beta:0", bn2[1])]
+    frozen = [("bn1/moving_mean:0", bn1[2]), ("bn1/moving_variance:0", bn1[3])]
+    frozen += [("bn2/moving_mean:0", bn2[2]), ("bn2/moving_variance:0", bn2[3])]
+    weights = {"x": [], "block": trainable + frozen, "head": [("head/kernel:0", head[0]), ("head/bias:0", head[1])]}
+    config = {"class_name": "Functional", "config": model.get_config()}
+    path = write_h5(tmp_path / "nested.h5", config, weights, "2.3.1")
+    x = rand(5, 4)
+    expected, got, _ = torch_output(path, [x])
+
+    def batch_norm(v, gamma, beta, mean, variance):
+        return (v - mean) / np.sqrt(variance + 1e-3) * gamma + beta
+
+    reference = batch_norm(batch_norm(x, *bn1) @ dense[0] + dense[1], *bn2) @ head[0] + head[1]
+    assert np.abs(expected[0] - reference).max() < 1e-5
+    assert np.abs(got[0] - reference).max() < 1e-5
