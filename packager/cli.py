@@ -5,16 +5,19 @@ TensorFlow and torch are imported inside the commands, so `pack --help` answers 
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from packager.errors import PackagerError
+from packager.errors import Interrupted, PackagerError
 
 app = typer.Typer(
     add_completion=False,
@@ -35,22 +38,48 @@ EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int) -> None:
-    typer.echo(f"pack: error: {message}", err=True)
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    typer.echo(f"pack: error: {one_line}", err=True)
     raise typer.Exit(code)
+
+
+def _raise_interrupted(signum: int, _frame) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interrupts_as_exceptions() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted`, so staged output is cleaned up on the way out.
+
+    Python turns only SIGINT into an exception by itself; SIGTERM (what `kill`, CI runners and
+    container stops send) would otherwise end the process at once and leave a staging folder behind.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_guarded(debug: bool, action: Callable[[], None]) -> None:
     """Run `action`; turn errors into one line on stderr and an exit code (tracebacks with --debug)."""
     try:
-        action()
+        with interrupts_as_exceptions():
+            action()
     except typer.Exit:
         raise
     except PackagerError as exc:
         if debug:
             traceback.print_exc()
         fail(str(exc), exc.exit_code)
+    except Interrupted as exc:
+        fail(f"interrupted by {exc}; no partial output was left behind", exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+        fail("interrupted; no partial output was left behind", EXIT_INTERRUPTED)
     except Exception as exc:  # a bug in packager: still one line unless --debug
         if debug:
             traceback.print_exc()
@@ -159,6 +188,25 @@ def triton_command(
             name=name, max_batch_size=max_batch_size, instance_count=instances, instance_kind=kind.value
         )
         progress(f"Triton model repository entry {write_model_repository(artifact, repository, options)}")
+
+    run_guarded(debug, action)
+
+
+@app.command("inspect")
+def inspect_command(
+    model: Annotated[Path, typer.Argument(help="Keras model file: .keras zip or HDF5 .h5/.hdf5 (format is sniffed).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """List MODEL's layers: class, output shape, Keras/torch parameters, whether each converts. Runs no code from it."""
+
+    def action() -> None:
+        import json
+
+        from packager.inspect_model import inspect_model, render_text
+
+        report = inspect_model(model)
+        typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
 
     run_guarded(debug, action)
 

@@ -23,14 +23,12 @@ with quiet_native_stderr():  # TensorFlow's C++ start-up chatter, not the user's
     import keras
 
 from packager.assemble import find_unsupported
-from packager.errors import BadModelFile, UnsafeModel, UnsupportedLayers
+from packager.errors import BadModelFile, UnsafeModel, UnsupportedLayers, one_line
 from packager.graph import CallSpec, LayerSpec, ModelGraph, TensorSpec
 from packager.keras_config import is_custom_entry, iter_layers
 from packager.legacy import normalize, semantics_for
 from packager.reader import RawModel, read_model_file
-
-CODE_LAYERS = frozenset({"Lambda"})
-
+from packager.safety import describe_code, find_code
 
 # Layers whose call takes a mask but uses it only when training (batch statistics).
 MASK_UNUSED_AT_INFERENCE = frozenset({"BatchNormalization"})
@@ -64,11 +62,10 @@ def load_model(path: Path) -> LoadedModel:
 def check_layer_classes(config: dict, path: Path) -> None:
     """Refuse code-carrying layers, then every class without a converter, before deserializing."""
     entries = list(iter_layers(config))
-    code = [(name, cls) for name, cls, _ in entries if cls in CODE_LAYERS]
+    code = find_code(config)  # Lambda layers, serialized lambdas, marshalled bytecode anywhere in a layer
     if code:
-        listed = ", ".join(f"{name} ({cls})" for name, cls in code)
         raise UnsafeModel(
-            f"{path}: refusing layer(s) that hold Python code: {listed}; packager never runs code "
+            f"{path}: refusing Python code stored in the file: {describe_code(code)}; packager never runs code "
             "from a model file (rewrite them as built-in layers, or register a converter with --plugin)"
         )
     unsupported = find_unsupported([(name, cls) for name, cls, _ in entries])
@@ -79,19 +76,24 @@ def check_layer_classes(config: dict, path: Path) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    # Keras's message often says what is wrong only on its second line (weights that do not fit).
+    return one_line(exc)
 
 
 def build_keras_model(config: dict, raw: RawModel) -> keras.Model:
     """Build with Keras's own deserializer (safe_mode: no Lambda, no unregistered code)."""
+    # The compile config (loss, metrics, optimizer) is for training: building it could only fail on
+    # a custom loss, or deserialize one.
+    config = {key: value for key, value in config.items() if key != "compile_config"}
     try:
         if raw.format == "keras-zip":
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
         else:
             from keras.src.legacy.saving import saving_utils
+            from keras.src.saving.serialization_lib import SafeModeScope
 
-            model = saving_utils.model_from_config(config, custom_objects=registered_objects())
+            with SafeModeScope(True):  # as keras.saving.load_model does for .h5: no lambdas
+                model = saving_utils.model_from_config(config, custom_objects=registered_objects())
     except Exception as exc:  # Keras raises many kinds for a bad config
         raise BadModelFile(f"{raw.path}: Keras cannot build the model from its config: {_first_line(exc)}") from exc
     if not isinstance(model, keras.Model):
@@ -316,6 +318,43 @@ def keras_predict(model: keras.Model, inputs: list[np.ndarray]) -> list[np.ndarr
     if not isinstance(result, (list, tuple)):
         result = [result]
     return [np.asarray(r) for r in result]
+
+
+def keras_layer_outputs(model: keras.Model, inputs: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Every layer's outputs for `inputs`, in inference mode, keyed by the names `describe` gives layers.
+
+    Runs the model node by node as Keras's Functional.call does (same arguments, nested models walked
+    into), recording the outputs of each layer's first call: the reference for layer-by-layer diagnosis.
+    """
+    graph = _functional(model)
+    values = {id(t): keras.ops.convert_to_tensor(x) for t, x in zip(graph.inputs, inputs)}
+    recorded: dict[str, list] = {}
+    _run_nodes(graph, values, "", recorded)
+    return {name: [np.asarray(v) for v in outs] for name, outs in recorded.items()}
+
+
+def _run_nodes(graph, values: dict, prefix: str, recorded: dict) -> None:
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            op = node.operation
+            if op is None or node.is_input or isinstance(op, keras.layers.InputLayer):
+                continue
+            if any(id(t) not in values for t in node.input_tensors):
+                continue  # not computable from these inputs, as in Functional.call
+            if isinstance(op, keras.Model):
+                inner = _functional(op)
+                for inner_input, outer in zip(inner.inputs, node.input_tensors):
+                    values[id(inner_input)] = values[id(outer)]
+                _run_nodes(inner, values, prefix + op.name + "/", recorded)
+                outputs = [values[id(t)] for t in inner.outputs]
+            else:
+                args, kwargs = node.arguments.fill_in(values)
+                if "training" in getattr(op, "_call_context_args", {}):
+                    kwargs["training"] = False
+                outputs = keras.tree.flatten(op(*args, **kwargs))
+                recorded.setdefault(prefix + op.name, outputs)
+            for tensor, value in zip(node.outputs, outputs):
+                values[id(tensor)] = value
 
 
 def keras_version() -> str:

@@ -14,7 +14,7 @@ from packager import __version__
 from packager.assemble import ConvertedModel, convert
 from packager.atomic import check_output_dir, staged_directory
 from packager.codegen import SOURCE_NAME, export_source, load_generated
-from packager.errors import InputError, ParityError
+from packager.errors import InputError, ParityError, about_file
 from packager.export import (
     MANIFEST_NAME,
     MODEL_NAME,
@@ -24,6 +24,7 @@ from packager.export import (
     to_torchscript,
 )
 from packager.graph import ModelGraph
+from packager.reader import sniff_format
 from packager.runtime import numpy_runner, to_tensors
 from packager.validate import DEFAULT_ATOL, DEFAULT_RTOL, Parity, check_stage, keras_reference
 
@@ -91,25 +92,27 @@ def layer_rows(graph: ModelGraph, converted: ConvertedModel) -> list[dict]:
     return rows
 
 
-def parity_message(path: Path, parity: Parity) -> str:
+def parity_message(path: Path, parity: Parity, diagnosis: str | None = None) -> str:
+    """The parity error: the worst case's errors, the first diverging layer (see diagnose.py), what to do."""
     worst = max(parity.failures(), key=lambda r: r.max_abs_err)
     where = f"stage {worst.stage}, batch {worst.batch}" + (f", length {worst.seq_len}" if worst.seq_len else "")
     detail = f" ({worst.note})" if worst.note else ""
     return (
         f"{path}: parity check failed: max abs err {worst.max_abs_err:.3g}, max rel err {worst.max_rel_err:.3g} "
-        f"at {where}{detail}; tolerance atol {parity.atol:g}, rtol {parity.rtol:g} "
-        "(--allow-mismatch writes the artifact anyway)"
+        f"at {where}{detail}; tolerance atol {parity.atol:g}, rtol {parity.rtol:g}"
+        + (f"; {diagnosis}" if diagnosis else "")
+        + " (--allow-mismatch writes the artifact anyway)"
     )
 
 
 def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], None] = lambda _: None) -> ExportResult:
     """Run every stage; raise a PackagerError (nothing written) on bad input or failed parity."""
-    from packager import keras_loader  # TensorFlow is imported here, not at CLI start-up
-
     model_path = Path(model_path)
     target = Path(options.output_dir) if options.output_dir else default_output_dir(model_path)
+    sniff_format(model_path)  # a missing or non-model file fails at once, before TensorFlow loads
     check_output_dir(target)
     check_device(options.device)
+    from packager import keras_loader  # TensorFlow is imported here, not at CLI start-up
 
     plugins = []
     if options.plugins:
@@ -118,10 +121,12 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
         log("loading plugins " + ", ".join(map(str, options.plugins)))
         plugins = load_plugins(options.plugins)
     log(f"loading {model_path}")
-    loaded = keras_loader.load_model(model_path)
+    with about_file(model_path):  # every error names the model file
+        loaded = keras_loader.load_model(model_path)
     graph = loaded.graph
     log(f"converting {len(graph.layers)} layers")
-    converted = convert(graph)
+    with about_file(model_path):
+        converted = convert(graph)
 
     log("validating against Keras")
     reference = keras_reference(graph, lambda xs: keras_loader.keras_predict(loaded.keras_model, xs))
@@ -145,7 +150,10 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
         else:
             log(f"no {SOURCE_NAME}: {pytorch_source['error']}")
         if not parity.passed and not options.allow_mismatch:
-            raise ParityError(parity_message(model_path, parity))
+            from packager.diagnose import diagnose_parity
+
+            diagnosis = diagnose_parity(graph, converted, reference, parity, loaded_layer_outputs(loaded, keras_loader))
+            raise ParityError(parity_message(model_path, parity, diagnosis))
 
         benchmark = None
         if options.bench:
@@ -188,6 +196,11 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
         (stage / REPORT_NAME).write_text(report)
     log(f"wrote {target}")
     return ExportResult(directory=target, manifest=manifest, report=report)
+
+
+def loaded_layer_outputs(loaded, keras_loader):
+    """inputs -> every Keras layer's outputs, for the layer-by-layer parity diagnosis."""
+    return lambda inputs: keras_loader.keras_layer_outputs(loaded.keras_model, inputs)
 
 
 def run_benchmark(module, graph: ModelGraph, keras_model, keras_loader) -> dict:

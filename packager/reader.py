@@ -13,12 +13,14 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from packager.errors import BadModelFile
+from packager.errors import BadModelFile, one_line
+from packager.keras_config import MODEL_CLASSES, WRAPPED_KEYS
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -78,9 +80,58 @@ def _parse_json(text: str, path: Path, what: str) -> dict:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadModelFile(f"{path}: {what} is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise BadModelFile(f"{path}: {what} is nested too deeply to be a Keras model config") from exc
     if not isinstance(data, dict) or "class_name" not in data:
         raise BadModelFile(f"{path}: {what} does not describe a Keras model")
+    problem = _structure_problem(data, "the model")
+    if problem:
+        raise BadModelFile(f"{path}: {what} is malformed: {problem}")
     return data
+
+
+WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
+
+
+def _kind(value) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _structure_problem(entry, where: str) -> str | None:
+    """What breaks the skeleton every later stage relies on, or None.
+
+    The skeleton: every layer entry is an object with a string `class_name` and an object `config`
+    (a model's holds a list of such entries), a string name if any, and a wrapper's wrapped layer
+    is such an entry too. Values inside a layer's config are Keras's to judge when it builds.
+    """
+    if not isinstance(entry, dict):
+        return f"{where} is {_kind(entry)}, not an object"
+    class_name, config = entry.get("class_name"), entry.get("config")
+    if not isinstance(class_name, str) or not class_name:
+        return f"{where} has no class_name"
+    name = config.get("name") if isinstance(config, dict) else None
+    if name is not None and not isinstance(name, str):
+        return f"{where} ({class_name}) has a name that is {_kind(name)}, not a string"
+    label = f"layer {name!r}" if name else where
+    if class_name in MODEL_CLASSES:
+        layers = config if isinstance(config, list) else config.get("layers") if isinstance(config, dict) else None
+        if not isinstance(layers, list):
+            return f"{label} ({class_name}) has no list of layers"
+        for index, layer in enumerate(layers):
+            problem = _structure_problem(layer, f"layer #{index} of {label}")
+            if problem:
+                return problem
+        return None
+    if not isinstance(config, dict):
+        return f"{label} ({class_name}) has no config object"
+    if entry.get("inbound_nodes") is not None and not isinstance(entry["inbound_nodes"], list):
+        return f"{label} ({class_name}) has inbound_nodes that are not a list"
+    for key in WRAPPED_KEYS:
+        if config.get(key) is not None or (key == "layer" and class_name in WRAPPERS):
+            problem = _structure_problem(config.get(key), f"the layer wrapped by {label}")
+            if problem:
+                return problem
+    return None
 
 
 def _read_hdf5(path: Path, digest: str) -> RawModel:
@@ -97,11 +148,12 @@ def _read_hdf5(path: Path, digest: str) -> RawModel:
             version = f.attrs.get("keras_version")
             backend = f.attrs.get("backend")
             group = f.get("model_weights", f)
+            _check_array_sizes(f, path.stat().st_size, path, "HDF5 file")
             weights, problems = _read_legacy_weights(group)
     except BadModelFile:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise BadModelFile(f"{path}: cannot read HDF5 file ({exc})") from exc
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
+        raise BadModelFile(f"{path}: cannot read HDF5 file, it is truncated or damaged ({one_line(exc)})") from exc
     return RawModel(
         path=path,
         sha256=digest,
@@ -146,10 +198,50 @@ def _safe_member_names(zf: zipfile.ZipFile, path: Path) -> set[str]:
     return names
 
 
+# A weights file holds its arrays; one that declares far more than its size is damaged or hostile.
+_ARRAY_SLACK_FACTOR = 64
+_ARRAY_SLACK_BYTES = 256 << 20
+# Keras stores .keras members uncompressed; a member inflating past this is a zip bomb, not a model.
+_MAX_INFLATION = 200
+
+
+def _check_array_sizes(h5file, stored_bytes: int, path: Path, what: str) -> None:
+    """Refuse a file whose datasets declare more bytes than it could hold, before any is read.
+
+    Reading such a dataset would allocate its declared size (terabytes, from one flipped byte in a
+    shape) instead of failing cleanly.
+    """
+    import h5py
+
+    limit = stored_bytes * _ARRAY_SLACK_FACTOR + _ARRAY_SLACK_BYTES
+    declared = 0
+
+    def visit(_name, obj) -> None:
+        nonlocal declared
+        if isinstance(obj, h5py.Dataset):
+            declared += int(obj.size) * obj.dtype.itemsize
+
+    h5file.visititems(visit)
+    if declared > limit:
+        raise BadModelFile(
+            f"{path}: {what} declares {declared:,} bytes of weights but holds {stored_bytes:,}; it is damaged"
+        )
+
+
+def _check_inflation(zf: zipfile.ZipFile, path: Path) -> None:
+    for info in zf.infolist():
+        if info.file_size > _ARRAY_SLACK_BYTES and info.file_size > _MAX_INFLATION * max(info.compress_size, 1):
+            raise BadModelFile(
+                f"{path}: zip member {info.filename!r} would inflate from {info.compress_size:,} to "
+                f"{info.file_size:,} bytes; refusing it (not a Keras-written archive)"
+            )
+
+
 def _read_zip(path: Path, digest: str) -> RawModel:
     try:
         with zipfile.ZipFile(path) as zf:
             names = _safe_member_names(zf, path)
+            _check_inflation(zf, path)
             if "config.json" not in names:
                 raise BadModelFile(f"{path}: .keras archive has no config.json")
             if "model.weights.h5" not in names:
@@ -164,19 +256,39 @@ def _read_zip(path: Path, digest: str) -> RawModel:
             weights_h5 = zf.read("model.weights.h5")
     except BadModelFile:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
-        raise BadModelFile(f"{path}: cannot read .keras archive ({exc})") from exc
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error) as exc:
+        raise BadModelFile(f"{path}: cannot read .keras archive, it is truncated or damaged ({one_line(exc)})") from exc
     if weights_h5[:8] != HDF5_SIGNATURE:
         raise BadModelFile(f"{path}: model.weights.h5 inside the archive is not HDF5")
+    _check_weights_h5(weights_h5, path)
     return RawModel(
         path=path,
         sha256=digest,
         format="keras-zip",
-        keras_version=metadata.get("keras_version") if isinstance(metadata, dict) else None,
+        keras_version=_version_in(metadata),
         backend=None,
         config=config,
         weights_h5=weights_h5,
     )
+
+
+def _version_in(metadata) -> str | None:
+    """metadata.json's keras_version; anything but a string (the file is damaged) counts as unknown."""
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _check_weights_h5(weights_h5: bytes, path: Path) -> None:
+    """Open the archive's weights once here, so a damaged one is named as such, not as a Keras error."""
+    import h5py
+
+    try:
+        with h5py.File(io.BytesIO(weights_h5), "r") as f:
+            _check_array_sizes(f, len(weights_h5), path, "model.weights.h5")
+    except BadModelFile:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
+        raise BadModelFile(f"{path}: model.weights.h5 inside the archive is damaged ({one_line(exc)})") from exc
 
 
 def open_weights_h5(raw: RawModel):
