@@ -175,7 +175,7 @@ def normalize(raw: RawModel) -> Normalized:
     """Normalize config and (HDF5) weights of `raw`; the result names every fix that applied."""
     result = Normalized(config=copy.deepcopy(raw.config))
     major = file_major(raw)
-    for fix in _model_fixes(major):
+    for fix in (sequential_list_config, sequential_input_layer, stray_input_shapes, legacy_rnn_initial_state):
         if _apply_to_models(fix, result.config):
             result.note(fix.__name__)
     # Weights are fixed by the class the file wrote, so before layer configs are renamed.
@@ -231,11 +231,8 @@ def _apply_to_models(fix: Callable[[dict], bool], config: dict) -> bool:
     return any([fix(model) for model in list(_model_entries(config))])
 
 
-def _model_fixes(major: int) -> list[Callable[[dict], bool]]:
-    return [sequential_list_config, sequential_input_layer, stray_input_shapes, legacy_rnn_initial_state]
-
-
 def _layer_fixes(major: int) -> list[Callable[[dict], bool]]:
+    """The per-layer config fixes for a file written by Keras `major` (Keras 1 names only in Keras 1)."""
     fixes = [keras1_class_names, keras1_arguments] if major == 1 else []
     fixes += [cudnn_rnn_layers, removed_rnn_arguments, initializer_dtype, wrapped_layer_module]
     if major < 3:
