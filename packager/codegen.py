@@ -50,6 +50,9 @@ SOURCE_NAME = "model.py"
 WEIGHTS_NAME = "weights.safetensors"
 LINE_LENGTH = 120  # the project's ruff line length; generated code passes `ruff check` with it
 INDENT = "    "
+# Longer Keras names are cut in model.py, so that no statement outgrows a line.
+MAX_ATTRIBUTE = 48
+MAX_VARIABLE = 32
 
 # Packages model.py may import from: torch and the standard library pieces inlined code uses.
 ALLOWED_IMPORTS = frozenset({"torch", "typing", "collections", "math", "functools", "itertools", "numbers", "operator"})
@@ -163,10 +166,18 @@ def identifier(text: str) -> str:
     return f"v_{name}" if name[0].isdigit() or keyword.iskeyword(name) else name
 
 
+def shorten(name: str, limit: int) -> str:
+    """Cut a long name in the middle: its start and its end (`dense_12`, `_lstm`) tell layers apart."""
+    if len(name) <= limit:
+        return name
+    head = limit // 3
+    return f"{name[:head]}_{name[len(name) - (limit - head - 1) :]}"
+
+
 def class_name_for(model_name: str) -> str:
     """seed_cnn_lstm -> SeedCnnLstm."""
     words = [w for w in re.split(r"[^A-Za-z0-9]+", model_name) if w]
-    name = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+    name = "".join(w[:1].upper() + w[1:] for w in words)[:40] or "Model"
     return f"Model{name}" if name[0].isdigit() else name
 
 
@@ -527,11 +538,11 @@ def _rebuild_difference(constructors: Constructors, module: nn.Module, expr) -> 
 
 # Stateless torch modules written as a function call in forward instead of an attribute.
 FUNCTIONAL = {
-    nn.ReLU: lambda m, x: f"torch.relu({x})",
-    nn.Sigmoid: lambda m, x: f"torch.sigmoid({x})",
-    nn.Tanh: lambda m, x: f"torch.tanh({x})",
-    nn.Softmax: lambda m, x: f"torch.softmax({x}, dim={m.dim})" if m.dim is not None else None,
-    nn.LogSoftmax: lambda m, x: f"torch.log_softmax({x}, dim={m.dim})" if m.dim is not None else None,
+    nn.ReLU: lambda m, x: call("torch.relu", [x]),
+    nn.Sigmoid: lambda m, x: call("torch.sigmoid", [x]),
+    nn.Tanh: lambda m, x: call("torch.tanh", [x]),
+    nn.Softmax: lambda m, x: call("torch.softmax", [x], [("dim", str(m.dim))]) if m.dim is not None else None,
+    nn.LogSoftmax: lambda m, x: call("torch.log_softmax", [x], [("dim", str(m.dim))]) if m.dim is not None else None,
 }
 
 _OPERATORS = {
@@ -547,7 +558,8 @@ _SPATIAL = {1: ["steps"], 2: ["height", "width"], 3: ["depth", "height", "width"
 _TORCH_NAMESPACES = (("torch", "torch"), ("torch.nn.functional", "F"), ("torch.special", "torch.special"))
 
 
-def _functional_form(module: nn.Module, x: str) -> str | None:
+def _functional_form(module: nn.Module, x):
+    """`module(x)` as a torch function call (x itself for nn.Identity), or None for other modules."""
     render = FUNCTIONAL.get(type(module))
     if isinstance(module, nn.Identity):
         return x
@@ -574,7 +586,7 @@ class ForwardWriter:
     # -- names
 
     def fresh(self, base: str) -> str:
-        base = identifier(base)
+        base = shorten(identifier(base), MAX_VARIABLE)
         reserved = self.taken_names | set(self.constructors.definitions.objects) | {"self", "torch", "nn", "F"}
         name, i = base, 1
         while name in reserved or hasattr(builtins, name):
@@ -593,7 +605,8 @@ class ForwardWriter:
         """`self.<name>` for `module`, declared once in __init__ (a shared layer is one attribute)."""
         if id(module) in self.attributes:
             return self.attributes[id(module)]
-        name = self._new_attribute(hint) if hint in self.attributes.values() else hint
+        too_long = len(hint) > MAX_ATTRIBUTE
+        name = self._new_attribute(hint) if too_long or hint in self.attributes.values() else hint
         self.attributes[id(module)] = name
         comment = f"  # Keras {safe_text(self.layer_classes[keras_name])}" if keras_name in self.layer_classes else ""
         lines = layout(self.constructors.expression(module), 8, f"self.{name} = ", "")
@@ -607,10 +620,11 @@ class ForwardWriter:
         return name
 
     def _new_attribute(self, base: str) -> str:
-        name, i = identifier(base), 1
+        base = shorten(identifier(base), MAX_ATTRIBUTE)
+        name, i = base, 1
         while name in self.taken_attributes:
             i += 1
-            name = f"{identifier(base)}_{i}"
+            name = f"{base}_{i}"
         self.taken_attributes.add(name)
         return name
 
@@ -634,10 +648,20 @@ class ForwardWriter:
             elif node.op == "get_attr":
                 self.env[node] = self.get_attr(node)
             elif node.op == "output":
-                self.body.append(" " * 8 + "return " + self.arg(node.args[0], top=True))
+                self.body += self.return_statement(node.args[0])
         return self.body
 
-    def arg(self, value, top: bool = False) -> str:
+    def return_statement(self, value) -> list[str]:
+        """`return a, b` (in parentheses, split one per line, when too long for a line)."""
+        if not isinstance(value, (tuple, list)):
+            return layout(self.arg(value), 8, "return ")
+        items = [self.arg(v) for v in value]
+        line = " " * 8 + "return " + ", ".join(items)
+        if len(line) <= LINE_LENGTH:
+            return [line]
+        return layout(Bracketed("(", [("", i) for i in items], ")", one_tuple=len(items) == 1), 8, "return ")
+
+    def arg(self, value) -> str:
         """Source for an fx argument: a node's expression, or a literal (possibly holding nodes)."""
         if isinstance(value, fx.Node):
             expr = self.env[value]
@@ -648,7 +672,7 @@ class ForwardWriter:
             items = ", ".join(self.arg(v) for v in value)
             if isinstance(value, list):
                 return f"[{items}]"
-            return items if top else f"({items}{',' if len(value) == 1 else ''})"
+            return f"({items}{',' if len(value) == 1 else ''})"
         if isinstance(value, slice):
             return _slice(value, self.arg)
         return flat(literal(value))
@@ -664,7 +688,7 @@ class ForwardWriter:
             return self.sequential(module, str(node.target), args[0], out, node.target)
         functional = _functional_form(module, args[0]) if len(args) == 1 and not node.kwargs else None
         if functional is not None and not module.state_dict():
-            if functional == args[0]:
+            if functional is args[0]:
                 return args[0]
             self.emit(out, functional)
             return out
@@ -689,12 +713,13 @@ class ForwardWriter:
         main = next((c for c in children if c.state_dict()), None) or next(
             (c for c in children if _functional_form(c, "x") is None), children[0]
         )
-        pending: str | None = None  # a call not yet assigned, so an activation can wrap it
+        pending = None  # a call not yet assigned, so an activation can wrap it
         value = x
         for child in children:
-            functional = _functional_form(child, pending or value) if not child.state_dict() else None
+            current = pending if pending is not None else value
+            functional = _functional_form(child, current) if not child.state_dict() else None
             if functional is not None:
-                if functional != (pending or value):
+                if functional is not current:
                     pending = functional
                 continue
             if pending is not None:
@@ -707,7 +732,7 @@ class ForwardWriter:
                 attribute = self.attribute(child, hint, keras_name)
             else:
                 attribute = self.attribute(child, self._new_attribute(f"{hint}_{snake(type(child).__name__)}"))
-            pending = f"self.{attribute}({value})"
+            pending = call(f"self.{attribute}", [value])
         if pending is not None:
             self.emit(out, pending)
             value = out
@@ -727,13 +752,13 @@ class ForwardWriter:
         if isinstance(module, FusedLSTM):
             c = self.fresh(f"{out}_c") if 2 in used else "_"
             state = f"({h}, {c})" if (h, c) != ("_", "_") else "_"
-            initial = f", ({args[1]}.unsqueeze(0), {args[2]}.unsqueeze(0))" if len(args) == 3 else ""
+            initial = [f"({args[1]}.unsqueeze(0), {args[2]}.unsqueeze(0))"] if len(args) == 3 else []
             finals = [h, c]
         else:
             state = h
-            initial = f", {args[1]}.unsqueeze(0)" if len(args) == 2 else ""
+            initial = [f"{args[1]}.unsqueeze(0)"] if len(args) == 2 else []
             finals = [h]
-        self.emit(f"{sequence}, {state}", f"self.{attribute}({x}{initial})")
+        self.emit(f"{sequence}, {state}", call(f"self.{attribute}", [x, *initial]))
         if 0 in used and not module.return_sequences:
             self.emit(out, f"{out}[:, -1]", "last step only (return_sequences=False)")
         for final in finals:
@@ -785,12 +810,12 @@ class ForwardWriter:
         keras = f"(batch, {', '.join(spatial)}, channels)"
         torch_layout = f"(batch, channels, {', '.join(spatial)})"
         if rank == 3:
-            expr = f"{x}.transpose(1, 2)"
+            expr = call(f"{x}.transpose", ["1", "2"])
         elif rank:
             dims = [0, rank - 1, *range(1, rank - 1)] if to_first else [0, *range(2, rank), 1]
-            expr = f"{x}.permute({', '.join(map(str, dims))})"
+            expr = call(f"{x}.permute", [str(d) for d in dims])
         else:
-            expr = f"torch.movedim({x}, -1, 1)" if to_first else f"torch.movedim({x}, 1, -1)"
+            expr = call("torch.movedim", [x, "-1", "1"] if to_first else [x, "1", "-1"])
         comment = (
             f"channels first for torch: {keras} -> {torch_layout}"
             if to_first
@@ -932,7 +957,10 @@ def generate(
     definitions.imports.add("import os")
     model_class = [
         f"class {class_name}(nn.Module):",
-        f'{INDENT}"""Keras model {safe_text(model_name)[:60]} in PyTorch; attributes are named after its layers."""',
+        f'{INDENT}"""Keras model {safe_text(model_name)[:80]} in PyTorch.',
+        "",
+        f"{INDENT}Attributes are named after the Keras layers they hold.",
+        f'{INDENT}"""',
         "",
         f"{INDENT}def __init__(self) -> None:",
         f"{INDENT * 2}super().__init__()",
@@ -955,12 +983,15 @@ def _output_count(gm: fx.GraphModule) -> int:
 
 
 def _file_docstring(model_name: str, source_file: str | None, class_name: str, inputs) -> list[str]:
-    origin = f" from {safe_text(source_file)}" if source_file else ""
-    example = _example_call(inputs) if inputs else "outputs = model(*inputs)"
+    origin = f" from {safe_text(source_file)[:80]}" if source_file else ""
+    example = _example_call(inputs) if inputs else ""
+    if not example or len(example) > LINE_LENGTH - 4:
+        example = "outputs = model(*inputs)  # one tensor per argument of forward()"
     return [
-        f'"""Keras model {safe_text(model_name)} as plain PyTorch, written by packager {__version__}{origin}.',
+        f'"""Keras model {safe_text(model_name)[:80]} as plain PyTorch.',
         "",
-        f"{class_name} imports only torch; its weights are in {WEIGHTS_NAME} beside this file:",
+        f"Written by packager {__version__}{origin}. {class_name} imports only torch;",
+        f"its weights are in {WEIGHTS_NAME} beside this file:",
         "",
         "    from model import load  # or importlib, when this folder is not on sys.path",
         "",
@@ -972,20 +1003,24 @@ def _file_docstring(model_name: str, source_file: str | None, class_name: str, i
     ]
 
 
+def _tensor_text(spec: TensorSpec) -> str:
+    return f"{shorten(safe_text(spec.name), 60)}: {_shape_text(spec.shape)} {safe_text(spec.dtype)}"
+
+
 def _forward_docstring(inputs, outputs) -> list[str]:
     pad = INDENT * 2
     if not inputs or not outputs:
         return [f'{pad}"""Inputs and outputs in Keras layout (batch first, channels last)."""']
     lines = [f'{pad}"""Inputs and outputs in Keras layout (batch first, channels last).', ""]
-    lines += [f"{pad}{safe_text(s.name)}: {_shape_text(s.shape)} {safe_text(s.dtype)}" for s in inputs]
-    lines += [f"{pad}returns {safe_text(s.name)}: {_shape_text(s.shape)} {safe_text(s.dtype)}" for s in outputs]
+    lines += [f"{pad}{_tensor_text(s)}" for s in inputs]
+    lines += [f"{pad}returns {_tensor_text(s)}" for s in outputs]
     return [*lines, f'{pad}"""']
 
 
 def _load_function(class_name: str) -> list[str]:
     return [
         f'def load(weights: str | None = None, device: str = "cpu") -> {class_name}:',
-        f'    """{class_name} with the converted Keras weights ({WEIGHTS_NAME} beside this file), in eval mode."""',
+        f'    """The model with its converted Keras weights ({WEIGHTS_NAME} beside this file), in eval mode."""',
         "    from safetensors.torch import load_file  # needed only to read the weights",
         "",
         f'    path = weights or os.path.join(os.path.dirname(os.path.abspath(__file__)), "{WEIGHTS_NAME}")',
