@@ -6,7 +6,9 @@ packager.modules. From it the generator writes:
 - `__init__`: one attribute per Keras layer, named after the layer. A torch built-in is rebuilt from
   its hyper-parameters as the shortest constructor call that rebuilds the same module (checked by
   building it); a packager module has its class source inlined into model.py and is constructed
-  with the arguments it was built with (`packager.modules.constructor_arguments`).
+  with the arguments it was built with (`packager.modules.constructor_arguments`). A `--plugin`
+  file's module is inlined the same way, its arguments read back from the attributes named like
+  its constructor's parameters.
 - `forward`: the fx graph as plain statements. nn.Sequential is unrolled, stateless activations
   become torch.relu / torch.softmax calls, packager's fused RNN wrappers become plain
   nn.LSTM / nn.GRU / nn.RNN calls, and the channel-axis moves become transpose / permute.
@@ -34,6 +36,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
 import torch
 import torch.fx as fx
@@ -86,17 +89,17 @@ class Bracketed:
     one_tuple: bool = False  # a 1-tuple keeps its comma: (x,)
 
 
-Expr = "str | Bracketed"
+Expr = Union[str, Bracketed]
 
 
-def flat(expr) -> str:
+def flat(expr: Expr) -> str:
     if isinstance(expr, str):
         return expr
     inner = ", ".join(prefix + flat(value) for prefix, value in expr.items)
     return expr.head + inner + ("," if expr.one_tuple else "") + expr.close
 
 
-def layout(expr, indent: int, head: str = "", tail: str = "") -> list[str]:
+def layout(expr: Expr, indent: int, head: str = "", tail: str = "") -> list[str]:
     """Lines for `head + expr + tail` at `indent` spaces, split like ruff format when too long."""
     pad = " " * indent
     one_line = pad + head + flat(expr) + tail
@@ -116,7 +119,7 @@ def call(func: str, args: Sequence = (), kwargs: Sequence[tuple[str, object]] = 
     return Bracketed(f"{func}(", items, ")")
 
 
-def literal(value):
+def literal(value) -> Expr:
     """Python source for a plain value (numbers, strings, None, tuples, lists, dicts, dtypes)."""
     if isinstance(value, str):
         return _string(value)
@@ -151,9 +154,9 @@ def _string(text: str) -> str:
 
 def tensor_placeholder(tensor: torch.Tensor) -> str:
     """`torch.zeros(shape)`: the value comes from weights.safetensors when load() runs."""
-    dims = ", ".join(str(int(d)) for d in tensor.shape)
+    dims = ", ".join(str(int(d)) for d in tensor.shape) or "()"
     dtype = "" if tensor.dtype == torch.float32 else f", dtype={tensor.dtype}"
-    return f"torch.zeros({dims}{dtype})" if dims else f"torch.zeros(()){dtype}"
+    return f"torch.zeros({dims}{dtype})"
 
 
 def safe_text(text: str) -> str:
@@ -247,8 +250,10 @@ def _is_torch_builtin(cls: type) -> bool:
     return cls.__module__.startswith("torch.nn.") and getattr(nn, cls.__name__, None) is cls
 
 
-def _is_packager(obj) -> bool:
-    return getattr(obj, "__module__", "").split(".")[0] == "packager"
+def _is_inlinable(obj) -> bool:
+    """Code model.py copies: packager's own, or a `--plugin` file's (the user's code, loaded by packager.plugins)."""
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".")[0] == "packager" or module.startswith("packager_plugin_")
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,8 +269,12 @@ class Definitions:
     objects: dict[str, object] = field(default_factory=dict)  # name -> the object it stands for
 
     def namespace(self) -> dict[str, object]:
-        """Names an expression written for model.py refers to, bound to the real objects."""
-        return {"torch": torch, "nn": nn, **self.objects}
+        """Names an expression written for model.py refers to, bound to the real objects.
+
+        Expressions hold literals, torch and inlined names only; builtins are cut to `float`
+        (for float("inf")), so evaluating one can do nothing else.
+        """
+        return {"__builtins__": {"float": float}, "torch": torch, "nn": nn, **self.objects}
 
     def require(self, obj, name: str | None = None) -> str:
         """Make `obj` available in model.py under `name` (its own by default); return the name."""
@@ -275,12 +284,12 @@ class Definitions:
             if known is not obj:
                 raise CodegenError(f"two different objects need the name {name!r} in model.py")
             return name
-        if _is_packager(obj) and (inspect.isclass(obj) or inspect.isfunction(obj)):
+        if _is_inlinable(obj) and (inspect.isclass(obj) or inspect.isfunction(obj)):
             self._inline(obj, name)
         elif isinstance(obj, types.ModuleType):
             self.imports.add(_module_import(name, obj))
             self.objects[name] = obj
-        elif _is_packager(obj) or not hasattr(obj, "__module__"):
+        elif _is_inlinable(obj) or not hasattr(obj, "__module__"):
             raise CodegenError(f"model.py would need {name!r} ({type(obj).__name__}), which is not a class or function")
         else:
             self.imports.add(_object_import(name, obj))
@@ -293,14 +302,14 @@ class Definitions:
         self.objects[name] = obj
         if inspect.isclass(obj):
             for base in obj.__bases__:
-                if _is_packager(base):
+                if _is_inlinable(base):
                     self.require(base)
         source = textwrap.dedent(inspect.getsource(obj))
         module_globals = vars(sys.modules[obj.__module__])
         for free in _free_names(source):
             if free in module_globals and free != name and not hasattr(builtins, free):
                 value = module_globals[free]
-                if _is_packager(value) and not (inspect.isclass(value) or inspect.isfunction(value)):
+                if _is_inlinable(value) and not (inspect.isclass(value) or inspect.isfunction(value)):
                     self.sources.setdefault(free, f"{free} = {flat(literal(value))}")
                     self.objects[free] = value
                 else:
@@ -324,10 +333,19 @@ def _top_package(import_line: str) -> str:
 
 
 def _isort(lines: list[str]) -> list[str]:
-    """`import x` lines before `from x import y` lines, each sorted by module (isort's default)."""
+    """isort's default order: `import x` lines, then one `from x import a, B` line per module."""
     plain = sorted((line for line in lines if line.startswith("import ")), key=lambda s: s.split()[1])
-    froms = sorted((line for line in lines if line.startswith("from ")), key=lambda s: (s.split()[1], s.split()[3]))
+    names: dict[str, list[str]] = {}
+    for line in lines:
+        if line.startswith("from "):
+            names.setdefault(line.split()[1], []).append(line.split()[3])
+    froms = [f"from {module} import {', '.join(sorted(names[module], key=_by_type))}" for module in sorted(names)]
     return plain + froms
+
+
+def _by_type(name: str) -> tuple[int, str]:
+    """isort's order-by-type inside one import: CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
 
 def _free_names(source: str) -> set[str]:
@@ -411,7 +429,7 @@ class Constructors:
             return call("nn.Sequential", children)
         if _is_torch_builtin(cls):
             return self._builtin(module)
-        if _is_packager(cls):
+        if _is_inlinable(cls):
             return self._packager(module)
         raise CodegenError(f"cannot write a constructor for {cls.__module__}.{cls.__name__}")
 
@@ -798,7 +816,7 @@ class ForwardWriter:
                 if written == "F":
                     self.constructors.definitions.require(module, "F")
                 return f"{written}.{name}"
-        if _is_packager(fn) and inspect.isfunction(fn):
+        if _is_inlinable(fn) and inspect.isfunction(fn):
             return self.constructors.definitions.require(fn)
         raise CodegenError(f"cannot write a call to {getattr(fn, '__module__', '?')}.{name or fn!r}")
 
@@ -1071,6 +1089,11 @@ def export_source(converted, graph, directory: Path, example_inputs: list[torch.
             layer_classes=layer_classes,
             source_file=source_file,
         )
+        return write_source(generated, directory, {"model": safe_text(graph.name), "packager_version": __version__})
     except CodegenError as exc:
-        return {"file": None, "weights": None, "error": str(exc)}
-    return write_source(generated, directory, {"model": safe_text(graph.name), "packager_version": __version__})
+        reason = str(exc)
+    except Exception as exc:  # model.py accompanies model.pt: a generator bug must not cost the artifact
+        reason = f"internal error in packager.codegen: {type(exc).__name__}: {exc}"
+    for name in (SOURCE_NAME, WEIGHTS_NAME):
+        (Path(directory) / name).unlink(missing_ok=True)
+    return {"file": None, "weights": None, "error": reason}

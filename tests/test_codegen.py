@@ -31,7 +31,7 @@ from packager.codegen import (
 )
 from packager.keras_loader import describe
 from packager.pipeline import ExportOptions, export_model
-from tests.conftest import REALWORLD
+from tests.conftest import REALWORLD, REPO, run_pack
 from tests.helpers import randomize_weights
 from tests.layer_cases import CASES, LayerCase
 from tests.test_layer_parity import _model as layer_case_model  # the same Keras model the parity test checks
@@ -305,6 +305,88 @@ def test_realworld_source(name, realworld_dir, tmp_path):
         assert a.shape == b.shape and err <= 1e-5, f"{name} output {i}: {tuple(a.shape)} vs {tuple(b.shape)}, {err:.3g}"
     lint = ruff("check", str(tmp_path / SOURCE_NAME))
     assert lint.returncode == 0, f"{name}: ruff check on model.py:\n{lint.stdout[-2000:]}"
+
+
+# --- --plugin modules ----------------------------------------------------------------------------
+
+PLUGIN = REPO / "examples" / "plugin_scaled_tanh.py"
+
+# A plugin whose torch module keeps its constructor argument under another name.
+OPAQUE_PLUGIN = """
+import keras
+import torch
+from torch import nn
+
+from packager.converters.registry import converter
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Twice(keras.layers.Layer):
+    def call(self, x):
+        return 2.0 * x
+
+
+class TwiceModule(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.k = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.k * x
+
+
+@converter("Twice")
+def twice(spec):
+    return TwiceModule(2.0)
+"""
+
+# Builds and saves, in a child process (a plugin registers its classes process-wide), a model
+# Dense -> <plugin layer> -> LSTM.
+SAVE_PLUGIN_MODEL = r"""
+import sys
+import keras
+from packager.plugins import load_plugin
+from tests.helpers import randomize_weights
+
+plugin, layer_name, path = sys.argv[1:4]
+load_plugin(__import__("pathlib").Path(plugin))
+layer = keras.saving.get_registered_object(layer_name)
+kwargs = {"alpha": 1.5} if layer_name.endswith("ScaledTanh") else {}
+layers = [keras.Input((6, 5)), keras.layers.Dense(4, name="dense"), layer(name="custom", **kwargs)]
+model = keras.Sequential([*layers, keras.layers.LSTM(3, name="lstm")], name="with_plugin")
+randomize_weights(model, seed=5)
+model.save(path)
+"""
+
+
+def export_with_plugin(plugin: Path, layer_name: str, folder: Path) -> tuple[Path, dict]:
+    model_path = folder / "with_plugin.keras"
+    command = [sys.executable, "-c", SAVE_PLUGIN_MODEL, str(plugin), layer_name, str(model_path)]
+    saved = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    done = run_pack("export", model_path, "--plugin", plugin, "-o", folder / "artifact", "--no-bench", "-q")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder / "artifact", json.loads((folder / "artifact" / "manifest.json").read_text())
+
+
+def test_plugin_module_is_copied_into_model_py(tmp_path):
+    """The user's own torch module (from --plugin) is inlined: model.py still needs neither packager nor the plugin."""
+    artifact, manifest = export_with_plugin(PLUGIN, "examples>ScaledTanh", tmp_path)
+    source = (artifact / SOURCE_NAME).read_text()
+    assert "class ScaledTanhModule(nn.Module):" in source, source
+    assert "self.custom = ScaledTanhModule(scale=torch.zeros(4), shift=torch.zeros(4), alpha=1.5)" in source, source
+    check_matches(artifact, manifest)
+    assert_ruff_clean(artifact / SOURCE_NAME)
+
+
+def test_a_module_model_py_cannot_rebuild_leaves_the_artifact_whole(tmp_path):
+    plugin = tmp_path / "opaque_plugin.py"
+    plugin.write_text(OPAQUE_PLUGIN)
+    artifact, manifest = export_with_plugin(plugin, "tests>Twice", tmp_path)
+    error = manifest["pytorch_source"]["error"]
+    assert manifest["pytorch_source"]["file"] is None and "TwiceModule" in error and "'factor'" in error, error
+    assert manifest["parity"]["passed"] and (artifact / "model.pt").is_file()
+    assert not (artifact / SOURCE_NAME).exists() and not (artifact / WEIGHTS_NAME).exists()
 
 
 # --- names and limits ---------------------------------------------------------------------------
