@@ -25,7 +25,7 @@ from packager.converters.registry import (
     convert_layer,
     get_converter,
 )
-from packager.errors import UnsupportedLayers
+from packager.errors import UnsupportedLayers, one_line
 from packager.graph import LayerSpec, ModelGraph
 from packager.modules.layout import to_channels_first, to_channels_last
 
@@ -52,6 +52,7 @@ def convert_layers(graph: ModelGraph) -> dict[str, Converted]:
     """Run every converter; collect every failure and raise them together."""
     converted: dict[str, Converted] = {}
     errors = find_unsupported(graph.layer_classes())
+    crashed: Exception | None = None
     for name, spec in graph.layers.items():
         if any(name == err[0] for err in errors):
             continue
@@ -59,9 +60,12 @@ def convert_layers(graph: ModelGraph) -> dict[str, Converted]:
             converted[name] = convert_layer(spec)
         except UnsupportedOption as exc:
             errors.append((name, spec.class_name, str(exc)))
+        except Exception as exc:  # a converter that breaks on an odd config (damaged file): name the layer
+            crashed = crashed or exc
+            errors.append((name, spec.class_name, f"converter failed: {type(exc).__name__}: {one_line(exc, 200)}"))
     errors.extend(mask_errors(graph, converted))
     if errors:
-        raise UnsupportedLayers(errors)
+        raise UnsupportedLayers(errors) from crashed  # --debug shows the converter's traceback
     return converted
 
 

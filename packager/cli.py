@@ -258,8 +258,16 @@ def cpp(
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    app(prog_name="pack")
+    """Console-script entry point. A usage error (bad option, missing argument) is one line too."""
+    try:
+        code = app(prog_name="pack", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's usage errors; in standalone mode it would draw a box
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ != "NoArgsIsHelpError":  # plain `pack` has printed the help already
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            typer.echo(f"pack: error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def _read_hdf5(path: Path, digest: str) -> RawModel:
             weights, problems = _read_legacy_weights(group)
     except BadModelFile:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError, ArithmeticError) as exc:
         raise BadModelFile(f"{path}: cannot read HDF5 file, it is truncated or damaged ({one_line(exc)})") from exc
     return RawModel(
         path=path,
@@ -287,7 +287,7 @@ def _check_weights_h5(weights_h5: bytes, path: Path) -> None:
             _check_array_sizes(f, len(weights_h5), path, "model.weights.h5")
     except BadModelFile:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError, ArithmeticError) as exc:
         raise BadModelFile(f"{path}: model.weights.h5 inside the archive is damaged ({one_line(exc)})") from exc
 
 

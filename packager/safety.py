@@ -16,7 +16,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from packager.keras_config import WRAPPED_KEYS, iter_layers
+from packager.keras_config import MODEL_CLASSES, iter_layers, layer_name
 
 CODE_LAYERS = frozenset({"Lambda"})
 # marshal's type tag for a code object ('c'), with and without the FLAG_REF bit Python 3.4+ sets.
@@ -40,10 +40,11 @@ def _code_in(value, key: str, skip: set[int]) -> Iterator[str]:
     if isinstance(value, dict):
         if id(value) in skip:
             return
-        if value.get("class_name") in CODE_LAYERS:
-            yield f"{key}: {value['class_name']} layer"
+        class_name = value.get("class_name")
+        if isinstance(class_name, str) and class_name in CODE_LAYERS:  # a damaged file may hold any JSON here
+            yield f"{key}: {class_name} layer"
             return
-        if value.get("class_name") == "__lambda__":
+        if class_name == "__lambda__":
             yield f"{key}: serialized Python lambda"
             return
         if value.get("function_type") == "lambda":
@@ -60,27 +61,24 @@ def _code_in(value, key: str, skip: set[int]) -> Iterator[str]:
         yield f"{key}: marshalled Python bytecode"
 
 
-def _wrapped(entry: dict) -> set[int]:
-    """The layers an entry wraps directly: iter_layers lists them as layers of their own."""
-    config = entry.get("config")
-    if not isinstance(config, dict):
-        return set()
-    return {id(config[key]) for key in WRAPPED_KEYS if isinstance(config.get(key), dict)}
-
-
 def find_code(config: dict) -> list[tuple[str, str]]:
     """(layer name, what) for every piece of Python code in a model config's layers.
 
     The whole layer entry is searched (config, call arguments in `inbound_nodes`), so code hidden in
-    an activation, a wrapped layer or a call argument is found too.
+    an activation, a wrapped layer or a call argument is found too. Each entry `iter_layers` lists is
+    searched on its own; inside it, entries listed separately are skipped so nothing is named twice.
     """
+    entries = list(iter_layers(config))
+    if config.get("class_name") not in MODEL_CLASSES:  # a lone layer where a model should be
+        entries.insert(0, (layer_name(config), str(config.get("class_name")), config))
+    listed = {id(entry) for _, _, entry in entries}
     found: list[tuple[str, str]] = []
-    for name, class_name, entry in iter_layers(config):
+    for name, class_name, entry in entries:
         if class_name in CODE_LAYERS:
             found.append((name, f"{class_name} layer"))
             continue
         inner = {k: v for k, v in entry.items() if k != "class_name"}
-        for what in dict.fromkeys(_code_in(inner, "", _wrapped(entry))):
+        for what in dict.fromkeys(_code_in(inner, "", listed - {id(entry)})):
             found.append((name, f"{class_name} {what}"))
     return found
 

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from keras import layers as L
 
+from packager.safety import find_code
 from tests.conftest import REPO, run_pack
 from tests.helpers import randomize_weights
 
@@ -336,6 +337,76 @@ def test_planted_lambda_is_refused_and_never_runs(fmt, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _layer(class_name: str, name: str, **config) -> dict:
+    return {"class_name": class_name, "config": {"name": name, **config}}
+
+
+def _sequential(*layers: dict) -> dict:
+    return {"class_name": "Sequential", "config": {"name": "m", "layers": list(layers)}}
+
+
+LAMBDA_CODE = {
+    "class_name": "__lambda__",
+    "config": {"code": "4wEAAAAAAAAAAAAAAAEAAAADAAAA8wYAAACXAHwAUwAp", "defaults": None},
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (_sequential(_layer("Dense", "d"), _layer("Lambda", "f")), [("f", "Lambda layer")]),
+        (
+            _sequential(_layer("TimeDistributed", "td", layer=_layer("Lambda", "inner"))),
+            [("td/inner", "Lambda layer")],
+        ),
+        (  # twice wrapped: iter_layers lists td/inner, the scan of that entry finds the Lambda inside it
+            _sequential(
+                _layer("Bidirectional", "bi", layer=_layer("TimeDistributed", "td", layer=_layer("Lambda", "x")))
+            ),
+            [("bi/td", "TimeDistributed layer: Lambda layer")],
+        ),
+        (
+            _sequential({"class_name": "Sequential", "config": {"name": "inner", "layers": [_layer("Lambda", "f")]}}),
+            [("inner/f", "Lambda layer")],
+        ),
+        (
+            _sequential(_layer("Dense", "d", activation=LAMBDA_CODE)),
+            [("d", "Dense activation: serialized Python lambda")],
+        ),
+        (
+            _sequential(_layer("Dense", "d", activation={"value": [LAMBDA_CODE["config"]["code"], None, None]})),
+            [("d", "Dense activation.value: marshalled Python bytecode")],
+        ),
+        (
+            _sequential(_layer("Dense", "d", activation={"function_type": "lambda", "function": ["x", None, None]})),
+            [("d", "Dense activation: marshalled Python function")],
+        ),
+        (
+            _sequential({**_layer("Dense", "d"), "inbound_nodes": [{"args": [], "kwargs": {"fn": LAMBDA_CODE}}]}),
+            [("d", "Dense inbound_nodes.kwargs.fn: serialized Python lambda")],
+        ),
+        (_layer("Lambda", "alone"), [("alone", "Lambda layer")]),
+        (_sequential(_layer("Dense", "d", name_hint="QmF0Y2hOb3JtYWxpemF0aW9uTGF5ZXIx")), []),  # base64, not code
+        (_sequential(_layer("Dense", "d", dtype={"class_name": [1]})), []),  # damaged, but no code
+    ],
+    ids=[
+        "top_level",
+        "time_distributed",
+        "twice_wrapped",
+        "nested_model",
+        "keras3_lambda_activation",
+        "lambda_activation_value",
+        "keras2_marshalled_function",
+        "call_argument",
+        "lone_layer",
+        "base64_text",
+        "odd_json",
+    ],
+)
+def test_code_is_found_wherever_it_hides(config, expected):
+    assert find_code(config) == expected
+
+
 def test_planted_lambda_would_run_if_keras_were_unsafe(tmp_path):
     """The control: the planted code is live, so the test above could fail. Keras with
     safe_mode=False (what packager never uses) runs it while loading."""
@@ -400,6 +471,14 @@ def test_parity_failure_keeps_existing_artifact(good, tmp_path):
     assert snapshot(target) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]
 
+    # --allow-mismatch: the same diagnosis is logged, and the new artifact replaces the old one whole.
+    result = export(good["keras"], target, "--atol", "0", "--rtol", "0", "--allow-mismatch")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "first diverging layer:" in result.stderr
+    assert json.loads((target / "manifest.json").read_text())["parity"]["passed"] is False
+    assert not (target / "notes").exists(), "the earlier artifact's files must not survive a replacement"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"], "no backup folder may be left"
+
 
 def test_bad_file_keeps_existing_artifact(tmp_path):
     target = fake_artifact(tmp_path / "out" / "artifact")
@@ -457,3 +536,24 @@ def test_interrupted_first_export_creates_nothing(good, tmp_path):
     _, stderr = child.communicate(timeout=120)
     assert child.returncode == 128 + signal.SIGTERM, stderr[-2000:]
     assert list(tmp_path.iterdir()) == [], f"left behind: {sorted(str(p) for p in tmp_path.rglob('*'))}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad options are one line too
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["export", "model.keras", "--atol", "abc"], "Invalid value for '--atol'"),
+        (["export", "model.keras", "--device", "tpu"], "'tpu' is not one of 'cpu', 'cuda'"),
+        (["export"], "Missing argument"),
+        (["exprt", "model.keras"], "No such command 'exprt'"),
+    ],
+    ids=["not_a_number", "bad_choice", "missing_argument", "unknown_command"],
+)
+def test_bad_option_is_one_line(args, needle, tmp_path):
+    result = run_pack(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("pack: error: "), result.stderr
+    assert needle in result.stderr and "--help')" in result.stderr, result.stderr
