@@ -122,6 +122,14 @@ def export(
         Optional[Path],
         typer.Option("--triton", metavar="REPO", help="Also write a Triton model repository entry: REPO/<name>/."),
     ] = None,
+    format: Annotated[
+        Optional[list[Format]],
+        typer.Option(
+            "--format",
+            help="Artifact format (repeatable): torchscript is always written (model.pt); "
+            "export adds model.export.pt2 (torch.export), aoti adds model.aoti.pt2 (AOTInductor).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Convert MODEL, validate it against Keras, and write model.pt, model.py, manifest.json, report.md."""
@@ -142,6 +150,7 @@ def export(
             device=device.value,
             allow_mismatch=allow_mismatch,
             plugins=tuple(plugin or ()),
+            formats=tuple(dict.fromkeys(f.value for f in format or () if f is not Format.torchscript)),
         )
         result = export_model(model, options, log=progress)
         if not quiet:
@@ -153,6 +162,63 @@ def export(
             from packager.triton import write_model_repository
 
             progress(f"Triton model repository entry {write_model_repository(result.directory, triton)}")
+
+    run_guarded(debug, action)
+
+
+class Format(str, enum.Enum):
+    torchscript = "torchscript"
+    export = "export"
+    aoti = "aoti"
+
+
+def parse_batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or any(size < 1 for size in sizes):
+        raise typer.BadParameter(f"expected positive integers separated by commas, got {text!r}")
+    return sizes
+
+
+@app.command("bench")
+def bench_command(
+    artifact: Annotated[Path, typer.Argument(help="Artifact folder written by `pack export`.")],
+    batch_sizes: Annotated[str, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = "1,32",
+    threads: Annotated[
+        Optional[int], typer.Option(help="Pin every runtime to N threads (default: 1 and the default).", min=1)
+    ] = None,
+    device: Annotated[Device, typer.Option(help="Also time on this device.")] = Device.cpu,
+    iters: Annotated[int, typer.Option(help="Timed calls per runtime and batch size.", min=10)] = 200,
+    keras: Annotated[
+        Optional[Path],
+        typer.Option("--keras", help="The source Keras model (default: the path the manifest recorded)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Time the artifact next to eager torch, Keras, ONNX Runtime, other formats and the C++ demo."""
+    sizes = parse_batch_sizes(batch_sizes)
+
+    def action() -> None:
+        import json
+
+        from packager.bench_stage import benchmark_artifact
+        from packager.pipeline import check_device
+        from packager.report import latency_table
+
+        check_device(device.value)
+        result = benchmark_artifact(
+            artifact,
+            batch_sizes=sizes,
+            threads=threads,
+            device=device.value,
+            iters=iters,
+            keras_path=keras,
+            log=progress,
+        )
+        typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(latency_table(result)))
 
     run_guarded(debug, action)
 

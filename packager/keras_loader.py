@@ -374,8 +374,25 @@ def keras_timed_call(model: keras.Model):
     return make_call
 
 
-def tensorflow_threads() -> str:
+def pin_tensorflow_threads(threads: int) -> bool:
+    """Pin TensorFlow's thread pools; only possible before TensorFlow runs its first op."""
     import tensorflow as tf
 
-    intra = tf.config.threading.get_intra_op_parallelism_threads()
-    return str(intra) if intra else f"default ({os.cpu_count()})"
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialized
+        return False
+    return True
+
+
+def keras_tf_function(model: keras.Model, graph: ModelGraph):
+    """The model as a tf.function with an input signature (dynamic dims as None), for tf2onnx."""
+    import tensorflow as tf
+
+    signature = tuple(tf.TensorSpec(spec.shape, spec.dtype, name=f"input_{i}") for i, spec in enumerate(graph.inputs))
+
+    def call(*xs):
+        return model(list(xs) if len(xs) > 1 else xs[0], training=False)
+
+    return tf.function(call, input_signature=signature), signature

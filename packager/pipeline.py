@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -14,7 +14,7 @@ from packager import __version__
 from packager.assemble import ConvertedModel, convert
 from packager.atomic import check_output_dir, staged_directory
 from packager.codegen import SOURCE_NAME, export_source, load_generated
-from packager.errors import InputError, ParityError, about_file
+from packager.errors import InputError, ParityError, about_file, one_line
 from packager.export import (
     MANIFEST_NAME,
     MODEL_NAME,
@@ -39,6 +39,7 @@ class ExportOptions:
     bench: bool = True
     device: str = "cpu"
     allow_mismatch: bool = False
+    formats: tuple[str, ...] = ()  # extra formats beside model.pt: "export", "aoti"
     plugins: tuple[Path, ...] = ()  # --plugin files: custom Keras layers and their converters
 
 
@@ -149,6 +150,9 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
             check_stage(SOURCE_NAME, numpy_runner(load_generated(stage)), reference, parity)
         else:
             log(f"no {SOURCE_NAME}: {pytorch_source['error']}")
+        extra_formats, format_modules = write_extra_formats(
+            options.formats, converted, graph, reference, stage, parity, log
+        )
         if not parity.passed:
             from packager.diagnose import diagnose_parity
 
@@ -160,7 +164,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
         benchmark = None
         if options.bench:
             log("benchmarking")
-            benchmark = run_benchmark(reloaded, graph, loaded.keras_model, keras_loader)
+            benchmark = run_benchmark(reloaded, graph, converted.module, loaded.keras_model, format_modules, stage, log)
 
         sample = len(reference.cases) - 1  # the larger batch, so batching bugs show in C++ too
         manifest = {
@@ -171,6 +175,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "source": {
                 "file": model_path.name,
+                "path": str(model_path.resolve()),
                 "sha256": loaded.raw.sha256,
                 "format": loaded.raw.format,
                 "keras_version": loaded.raw.keras_version,
@@ -181,6 +186,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
             "inputs": tensor_entries(graph.inputs),
             "outputs": tensor_entries(graph.outputs),
             "export": {"format": "torchscript", "file": MODEL_NAME, "method": scripted.method, "note": scripted.note},
+            "formats": extra_formats,
             "pytorch_source": pytorch_source,
             "parity": parity.to_dict(),
             "reference": save_reference(stage, reference.inputs[sample], reference.outputs[sample]),
@@ -200,23 +206,41 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
     return ExportResult(directory=target, manifest=manifest, report=report)
 
 
+def write_extra_formats(
+    names, converted: ConvertedModel, graph: ModelGraph, reference, stage: Path, parity: Parity, log
+) -> tuple[list[dict], dict]:
+    """Write each requested format, reload it and check it on the cases its shapes allow."""
+    from packager.formats import load_format, write_format
+
+    entries, modules = [], {}
+    example = to_tensors(reference.inputs[-1])  # the larger batch: batch 1 would be specialized
+    input_names = [spec.name for spec in graph.inputs]
+    for name in names:
+        log(f"writing the {name} format")
+        try:
+            produced = write_format(name, converted.module, graph, example, stage)
+        except Exception as exc:
+            raise InputError(f"--format {name}: torch could not produce it for this model: {one_line(exc)}") from exc
+        module = load_format(asdict(produced), stage)
+        cases = reference.matching(produced.fixed_dims, input_names)
+        check_stage(f"{name} (reloaded)", numpy_runner(module), cases, parity)
+        entries.append(asdict(produced))
+        modules[name] = module
+    return entries, modules
+
+
 def loaded_layer_outputs(loaded, keras_loader):
     """inputs -> every Keras layer's outputs, for the layer-by-layer parity diagnosis."""
     return lambda inputs: keras_loader.keras_layer_outputs(loaded.keras_model, inputs)
 
 
-def run_benchmark(module, graph: ModelGraph, keras_model, keras_loader) -> dict:
-    from packager.bench import bench_callable, bench_torch
+def run_benchmark(
+    scripted, graph: ModelGraph, eager, keras_model, formats: dict, directory: Path, log: Callable[[str], None]
+) -> dict:
+    """The benchmark stage of `pack export`: every runtime available here, then the chart."""
+    from packager.bench_stage import CHART_NAME, benchmark, write_chart
 
-    rows = bench_torch(module, graph, "torchscript")
-    if torch.cuda.is_available():
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        rows += bench_torch(module, graph, "torchscript", device="cuda")
-    rows += bench_callable(
-        keras_loader.keras_timed_call(keras_model), graph, "keras (tf.function)", keras_loader.tensorflow_threads()
-    )
-    return {
-        "rows": [r.to_dict() for r in rows],
-        "note": "Latency per call on pre-made inputs after warm-up; Keras runs with TensorFlow's default threads.",
-    }
+    result = benchmark(scripted, graph, eager=eager, keras_model=keras_model, formats=formats, log=log).to_dict()
+    write_chart(result["rows"], directory / CHART_NAME, f"{graph.name}: latency per call")
+    result["chart"] = CHART_NAME
+    return result

@@ -40,12 +40,29 @@ def parity_table(parity: dict) -> list[str]:
 def latency_table(benchmark: dict | None) -> list[str]:
     if not benchmark:
         return ["Benchmark skipped (`--no-bench`)."]
-    lines = ["| runtime | device | threads | batch | p50 ms | p90 ms | runs |", "|---|---|---|---:|---:|---:|---:|"]
-    for r in benchmark["rows"]:
+    lines = [
+        "| runtime | device | threads | batch | p50 ms | p90 ms | p99 ms | samples/s | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(benchmark["rows"], key=lambda r: (r["device"], r["batch"], r["threads"], r["p50_ms"])):
         where = f"{r['runtime']} | {r['device']} | {r['threads']} | {r['batch']}"
-        lines.append(f"| {where} | {r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['iters']} |")
-    if benchmark.get("note"):
-        lines += ["", benchmark["note"]]
+        times = f"{r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r.get('p99_ms', r['p90_ms']):.3f}"
+        lines.append(f"| {where} | {times} | {r.get('throughput_per_s', 0):,.0f} | {r['iters']} |")
+    notes = benchmark.get("notes") or ([benchmark["note"]] if benchmark.get("note") else [])
+    lines += ["", *notes] if notes else []
+    if benchmark.get("chart"):
+        lines += ["", f"![latency]({benchmark['chart']})"]
+    return lines
+
+
+def formats_lines(manifest: dict) -> list[str]:
+    entries = manifest.get("formats") or []
+    if not entries:
+        return []
+    lines = ["", "## Other formats", ""]
+    for f in entries:
+        dynamic = "; ".join(f"input {i}: dims {dims}" for i, dims in enumerate(f["dynamic_dims"]))
+        lines.append(f"- `{f['file']}` ({f['name']}): dynamic {dynamic}" + (f" — {f['note']}" if f.get("note") else ""))
     return lines
 
 
@@ -80,6 +97,7 @@ def render(manifest: dict) -> str:
         "## Latency",
         "",
         *latency_table(manifest.get("benchmark")),
+        *formats_lines(manifest),
         "",
     ]
     return "\n".join(lines)

@@ -163,6 +163,18 @@ class ReferenceData:
     inputs: list[list[np.ndarray]]
     outputs: list[list[np.ndarray]]
 
+    def matching(self, fixed_dims: list[dict], input_names: list[str]) -> ReferenceData:
+        """Only the cases whose inputs have the sizes a format fixed ({"input", "dim", "size"} each)."""
+        index = {name: i for i, name in enumerate(input_names)}
+
+        def fits(inputs: list[np.ndarray]) -> bool:
+            return all(inputs[index[f["input"]]].shape[f["dim"]] == f["size"] for f in fixed_dims)
+
+        keep = [i for i, inputs in enumerate(self.inputs) if fits(inputs)]
+        return ReferenceData(
+            [self.cases[i] for i in keep], [self.inputs[i] for i in keep], [self.outputs[i] for i in keep]
+        )
+
 
 def keras_reference(
     graph: ModelGraph, keras_fn: Callable[[list[np.ndarray]], list[np.ndarray]], seed: int = 0
