@@ -44,14 +44,20 @@ def _nearest_existing(path: Path) -> Path:
     return existing
 
 
-def check_output_dir(target: Path) -> None:
+def check_output_dir(target: Path, source: Path | None = None) -> None:
     """Fail early, before any work, when `target` cannot become an artifact folder.
 
     Refuses: an existing file; an existing non-empty folder that is not a packager artifact (it
-    would be replaced wholesale); a path below a file; a place where no folder can be created
-    (probed by creating and removing one, which is honest even for root).
+    would be replaced wholesale); the current folder or one above it; a folder holding the model
+    file `source`; a path below a file; a place where no folder can be created (probed by creating
+    and removing one, which is honest even for root).
     """
     target = Path(target)
+    resolved, here = target.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise OutputError(f"output path {target} is the current folder or holds it; choose another -o")
+    if source is not None and resolved in Path(source).resolve().parents:
+        raise OutputError(f"output folder {target} holds the model file {source}; choose another -o")
     if target.exists() and not target.is_dir():
         raise OutputError(f"output path {target} exists and is not a directory; choose another -o")
     if target.is_dir() and any(target.iterdir()) and not (target / ARTIFACT_MARKER).is_file():
@@ -59,7 +65,7 @@ def check_output_dir(target: Path) -> None:
             f"output folder {target} already holds files and is not a packager artifact (no {ARTIFACT_MARKER}); "
             "refusing to replace it; choose another -o"
         )
-    existing = _nearest_existing(target.absolute().parent)
+    existing = _nearest_existing(target.parent)
     if not existing.is_dir():
         raise OutputError(f"output path {target} cannot be created: {existing} is a file, not a folder")
     try:

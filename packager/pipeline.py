@@ -111,7 +111,7 @@ def export_model(model_path: Path, options: ExportOptions, log: Callable[[str], 
     model_path = Path(model_path)
     target = Path(options.output_dir) if options.output_dir else default_output_dir(model_path)
     sniff_format(model_path)  # a missing or non-model file fails at once, before TensorFlow loads
-    check_output_dir(target)
+    check_output_dir(target, model_path)
     check_device(options.device)
     from packager import keras_loader  # TensorFlow is imported here, not at CLI start-up
 

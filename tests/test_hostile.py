@@ -449,6 +449,23 @@ def test_output_path_on_a_filesystem_that_refuses_folders(good):
     assert not target.exists()
 
 
+def test_output_path_that_is_the_current_folder(good, tmp_path):
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    result = run_pack("export", good["keras"], "-o", ".", "--no-bench", "-q", cwd=workdir)
+    assert_one_error_line(result, "output path . is the current folder or holds it")
+    assert list(workdir.iterdir()) == []
+
+
+def test_output_folder_holding_the_model_is_never_replaced(good, tmp_path):
+    """An earlier artifact folder that also holds the model: replacing it would delete the model."""
+    target = fake_artifact(tmp_path / "artifact")
+    model = Path(shutil.copy(good["keras"], target / "model.keras"))
+    before = snapshot(target)
+    assert_one_error_line(export(model, target), "holds the model file")
+    assert snapshot(target) == before
+
+
 def test_output_folder_that_is_not_an_artifact_is_never_replaced(good, tmp_path):
     target = tmp_path / "home"
     target.mkdir()
