@@ -50,8 +50,13 @@ def sniff_format(path: Path) -> str:
         raise BadModelFile(f"{path}: no such file")
     if path.is_dir():
         raise BadModelFile(f"{path}: is a directory, expected a .keras or .h5 model file")
-    with path.open("rb") as fh:
-        head = fh.read(8)
+    if not path.is_file():  # a FIFO would block the first read forever; a device never ends
+        raise BadModelFile(f"{path}: not a regular file (a pipe, socket or device), expected a model file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise BadModelFile(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if not head:
         raise BadModelFile(f"{path}: file is empty")
     if head == HDF5_SIGNATURE:
@@ -65,10 +70,22 @@ def read_model_file(path: Path) -> RawModel:
     """Read config, versions and weights from `path`. Never imports TF, never evaluates anything."""
     path = Path(path)
     fmt = sniff_format(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = _sha256(path)
     if fmt == "hdf5":
         return _read_hdf5(path, digest)
     return _read_zip(path, digest)
+
+
+def _sha256(path: Path) -> str:
+    """The file's sha256, read in chunks: a file of many GB is hashed without holding it in memory."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise BadModelFile(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
 
 
 def _decode(value) -> str:

@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import marshal
+import os
 import shutil
 import signal
 import subprocess
@@ -230,6 +231,11 @@ def _directory(_good: dict[str, Path], folder: Path) -> Path:
     return folder / "model.keras"
 
 
+def _fifo(_good: dict[str, Path], folder: Path) -> Path:
+    os.mkfifo(folder / "model.keras")
+    return folder / "model.keras"
+
+
 def _weights_only(good: dict[str, Path], folder: Path) -> Path:
     return Path(shutil.copy(good["weights"], folder / "weights_only.h5"))
 
@@ -248,6 +254,7 @@ BAD_FILES = [
     BadFile("missing_path", lambda _g, folder: folder / "nowhere.keras", ("nowhere.keras", "no such file")),
     BadFile("directory", _directory, ("model.keras", "is a directory")),
     BadFile("empty_file", _bytes(b"", "empty.h5"), ("empty.h5", "file is empty")),
+    BadFile("named_pipe", _fifo, ("model.keras", "not a regular file")),  # reading it would block forever
     BadFile(
         "random_bytes",
         _bytes(np.random.default_rng(0).bytes(4096), "random.keras"),
