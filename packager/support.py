@@ -11,10 +11,15 @@ END = "<!-- supported-layers:end -->"
 
 
 def support_table() -> str:
-    """A markdown table: Keras class, converter function, what it maps to (its docstring's first line)."""
+    """A markdown table: Keras class, converter function, what it maps to (its docstring's first line).
+
+    Built-in converters only: a --plugin file loaded earlier in the process registers its own too.
+    """
     lines = ["| Keras class | converter | notes |", "|---|---|---|"]
     for name in registered_classes():
         fn = get_converter(name)
+        if not fn.__module__.startswith("packager.converters."):
+            continue
         doc = (fn.__doc__ or "").strip().splitlines()
         note = doc[0].rstrip(".") if doc else ""
         lines.append(f"| `{name}` | `{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}` | {note} |")
