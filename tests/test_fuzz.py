@@ -7,7 +7,7 @@
    (TensorFlow is imported once), each case with a time limit; a worker that dies or stops
    answering fails the case and is replaced.
 
-Budget: a few dozen examples by default (about a minute on two cores), the same ones every run.
+Budget: 70 examples by default (about half a minute on two cores), the same ones every run.
 `PACKAGER_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py` runs that many fresh random examples per test.
 """
 
@@ -156,7 +156,7 @@ def architectures(draw) -> Architecture:
     return Architecture(length, channels, tuple(stack), draw(st.integers(0, 2**16)))
 
 
-@budget(8)
+@budget(20)
 @given(architectures())
 def test_random_architecture_converts_with_parity(architecture: Architecture):
     model = architecture.build()
@@ -399,14 +399,14 @@ def _export_and_inspect(worker: Worker, suffix: str, description: str, data: byt
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@budget(14)
+@budget(30)
 @given(data=st.data())
 def test_corrupted_keras_file_fails_cleanly(data, worker, valid_files):
     description, corrupted = data.draw(corrupted_keras(valid_files["keras"]), label="corruption")
     _export_and_inspect(worker, ".keras", description, corrupted)
 
 
-@budget(10)
+@budget(20)
 @given(data=st.data())
 def test_corrupted_h5_file_fails_cleanly(data, worker, valid_files):
     description, corrupted = data.draw(corrupted_h5(valid_files["h5"]), label="corruption")
