@@ -149,8 +149,9 @@ def write_chart(rows: list[dict], path: Path, title: str) -> None:
         ]
         labels = [f"{s[0]}\n{s[1]}, {s[2]} thr" for s, _ in present]
         p50 = [r["p50_ms"] for _, r in present]
-        err = [max(r["p90_ms"] - r["p50_ms"], 0.0) for _, r in present]
-        ax.barh(range(len(present)), p50, xerr=err, color="#4C72B0", ecolor="#333333")
+        above = [max(r["p90_ms"] - r["p50_ms"], 0.0) for _, r in present]
+        whiskers = [[0.0] * len(present), above]  # from p50 up to p90 only
+        ax.barh(range(len(present)), p50, xerr=whiskers, color="#4C72B0", ecolor="#333333")
         ax.set_yticks(range(len(present)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
