@@ -101,39 +101,10 @@ class FusedLSTM(_Sequence):
         return self._select(seq), h[0], c[0]
 
 
-class FusedGRU(_Sequence):
-    """nn.GRU: Keras GRU(reset_after=True) with sigmoid/tanh, blocks reordered to [r, z, n]."""
-
-    def __init__(self, gru: nn.GRU, return_sequences: bool, go_backwards: bool, zero_output_for_mask: bool = False):
-        super().__init__(return_sequences, go_backwards, zero_output_for_mask)
-        self.gru = gru
-
-    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
-    def _cell(self, x_t: torch.Tensor, states: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        _, h = self.gru(x_t.unsqueeze(1), states[0].unsqueeze(0))
-        return h[0], [h[0]]
-
-    def forward(
-        self, x: torch.Tensor, h0: Optional[torch.Tensor] = None, mask: Optional[torch.Tensor] = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self._prepare(x)
-        if mask is not None:
-            h = h0 if h0 is not None else self._zeros(x, self.gru.hidden_size)
-            seq, states = self._masked_loop(x, mask, [h])
-            return self._select(seq), states[0]
-        if h0 is not None:
-            seq, h = self.gru(x, h0.unsqueeze(0))
-        else:
-            seq, h = self.gru(x)
-        return self._select(seq), h[0]
-
-
 class FusedRNN(_Sequence):
-    """nn.RNN: Keras SimpleRNN with tanh or relu."""
+    """nn.RNN: Keras SimpleRNN with tanh or relu. Also the body of FusedGRU (one state, same calls)."""
 
-    def __init__(self, rnn: nn.RNN, return_sequences: bool, go_backwards: bool, zero_output_for_mask: bool = False):
+    def __init__(self, rnn: nn.RNNBase, return_sequences: bool, go_backwards: bool, zero_output_for_mask: bool = False):
         super().__init__(return_sequences, go_backwards, zero_output_for_mask)
         self.rnn = rnn
 
@@ -157,6 +128,10 @@ class FusedRNN(_Sequence):
         else:
             seq, h = self.rnn(x)
         return self._select(seq), h[0]
+
+
+class FusedGRU(FusedRNN):
+    """nn.GRU: Keras GRU(reset_after=True) with sigmoid/tanh, blocks reordered to [r, z, n]."""
 
 
 class _Loop(_Sequence):
